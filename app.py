@@ -1,0 +1,82 @@
+"""The application factory. Only wsgi.py, the flask CLI and the tests import this module."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from config import check_production_safety, load_config
+from extensions import csrf, db, limiter, login_manager, migrate
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(load_config(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+    check_production_safety(app.config)
+    # Werkzeug answers 413 before a view reads a body larger than this (multipart included).
+    app.config["MAX_CONTENT_LENGTH"] = (int(app.config["MAX_UPLOAD_MB"]) + 1) * 1024 * 1024
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    Path(app.config["MEDIA_ROOT"]).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_template_helpers(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True)  # batch mode: SQLite can ALTER
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+    from blueprints.common.auth import register_auth
+
+    register_auth(app)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """Foreign keys on; WAL so readers never block the writer; wait rather than fail on a lock."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # durable against a process crash in WAL mode
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    from blueprints import accounts, catalogue, main, playlists, soundboard, tracks
+
+    for feature in (main, accounts, catalogue, playlists, tracks, soundboard):
+        feature.register(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from blueprints.common.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def register_commands(app: Flask) -> None:
+    from commands import register_commands as register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from blueprints.common.templating import register_templating
+
+    register_templating(app)

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from blueprints.accounts.services import MIN_PASSWORD_LENGTH
+
+
+class RegisterForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=64)])
+    email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200, message=f"The password must be at least {MIN_PASSWORD_LENGTH} characters.")])
+    confirm = PasswordField(
+        "Repeat password", validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")]
+    )
+
+
+class LoginForm(FlaskForm):
+    login = StringField("Name or email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    next = HiddenField()
+
+
+class TokenForm(FlaskForm):
+    label = StringField("Label", validators=[DataRequired(), Length(max=64)])
+    expires = SelectField(
+        "Expires",
+        choices=[
+            SelectChoice("", "Never"),
+            SelectChoice("30", "In 30 days"),
+            SelectChoice("90", "In 90 days"),
+            SelectChoice("365", "In a year"),
+        ],
+        default="",
+    )
+
+
+class EmptyForm(FlaskForm):
+    """CSRF only: logout, revoke."""

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from blueprints.accounts import services
+from blueprints.accounts.forms import EmptyForm, LoginForm, RegisterForm, TokenForm
+from blueprints.common.auth import safe_next_url
+from blueprints.common.htmx import render_page
+from domain import NotFound, ValidationFailed
+
+bp = Blueprint("accounts", __name__)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(form.name.data, form.email.data, form.password.data)
+        except ValidationFailed as error:
+            for field, messages in (error.errors or {}).items():
+                getattr(form, field).errors = list(messages)
+        else:
+            login_user(user)
+            flash(f"Welcome, {user.name}!", "success")
+            return redirect(url_for("main.index"), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("accounts/register.html", form=form), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm(next=request.args.get("next", ""))
+    error = None
+    if form.validate_on_submit():
+        user = services.authenticate(form.login.data, form.password.data)
+        if user is not None:
+            login_user(user)
+            return redirect(safe_next_url(form.next.data) or url_for("main.index"), code=303)
+        error = "Wrong name, email or password."
+    status = 422 if form.is_submitted() else 200
+    return render_template("accounts/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    flash("You are logged out.", "info")
+    return redirect(url_for("main.index"), code=303)
+
+
+@bp.get("/settings")
+@login_required
+def settings():
+    return _render_settings(TokenForm())
+
+
+@bp.post("/settings/tokens")
+@login_required
+def create_token():
+    form = TokenForm()
+    if not form.validate():
+        return _render_settings(form, status=422)
+    days = int(form.expires.data) if form.expires.data else None
+    issued = services.create_token(current_user, form.label.data, expires_in_days=days)
+    return _render_settings(TokenForm(formdata=None), new_token=issued.raw, new_label=issued.token.label)
+
+
+@bp.post("/settings/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):
+    try:
+        token = services.revoke_token(current_user, token_id)
+    except NotFound:
+        flash("That token does not exist or was already revoked.", "error")
+    else:
+        flash(f"Token “{token.label}” revoked.", "success")
+    return redirect(url_for("accounts.settings"), code=303)
+
+
+def _render_settings(form: TokenForm, status: int = 200, **extra):
+    tokens = services.list_tokens(current_user)
+    return render_page(
+        "accounts/settings.html",
+        "accounts/_tokens.html",
+        status=status,
+        form=form,
+        tokens=tokens,
+        revoke_form=EmptyForm(),
+        **extra,
+    )

@@ -1,0 +1,1 @@
+"""Cross-cutting web helpers: API error families, authentication, htmx rendering."""

@@ -1,0 +1,176 @@
+"""One app-level error handler; each API family answers in its own JSON format.
+
+The family is chosen by path prefix (longest match wins), so routing 404s and 405s, which
+blueprint handlers never see, are answered in the right format too. Pages get an HTML page.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+from flask import Flask, Response, g, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from domain import DomainError
+from extensions import db
+
+log = logging.getLogger(__name__)
+
+ErrorRenderer = Callable[[int, str, "dict[str, list[str]] | None"], Response]
+
+
+@dataclass(frozen=True)
+class ApiFamily:
+    name: str
+    prefixes: tuple[str, ...]
+    render: ErrorRenderer
+
+
+def _animethemes_error(status: int, message: str, errors: dict | None) -> Response:
+    body: dict = {"message": message}
+    if errors:
+        body["errors"] = errors
+    return jsonify(body)
+
+
+def _tracks_error(status: int, message: str, errors: dict | None) -> Response:
+    body: dict = {"ok": False, "message": message, "api_request_id": api_request_id()}
+    if errors:
+        body["errors"] = errors
+    return jsonify(body)
+
+
+SOUNDBOARD_ERROR_NAMES = {
+    400: "Bad request",
+    401: "Access denied",
+    403: "Access denied",
+    404: "Not found",
+    405: "Method not allowed",
+    413: "File too large",
+    429: "Too many requests",
+    500: "Serverside error",
+}
+
+
+def _soundboard_error(status: int, message: str, errors: dict | None) -> Response:
+    name = (errors or {}).get("__name__") or SOUNDBOARD_ERROR_NAMES.get(status, "Error")
+    return jsonify({"code": status, "name": name, "message": message})
+
+
+ANIMETHEMES = ApiFamily("animethemes", ("/api/", "/restore/", "/forceDelete/"), _animethemes_error)
+TRACKS = ApiFamily("tracks", ("/v1/",), _tracks_error)
+SOUNDBOARD = ApiFamily(
+    "soundboard",
+    (
+        "/api/counter",
+        "/api/sounds",
+        "/api/themes",
+        "/api/statistics",
+        "/api/admin/",
+        "/api/soundboard/",
+        "/admin/sounds/upload",
+    ),
+    _soundboard_error,
+)
+FAMILIES = (ANIMETHEMES, TRACKS, SOUNDBOARD)
+
+# Messages a client sees for plain HTTP errors in the AnimeThemes family (Laravel's wording).
+DEFAULT_MESSAGES = {
+    401: "Unauthenticated",
+    403: "This action is unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+    429: "Too Many Attempts.",
+    500: "Server Error",
+}
+SOUNDBOARD_MESSAGES = {500: "An unexpected error occurred.", 401: "Invalid token provided."}
+TRACKS_MESSAGES = {500: "Internal server error", 404: "Not found", 401: "Unauthorized"}
+
+
+def family_for(path: str) -> ApiFamily | None:
+    best: tuple[int, ApiFamily] | None = None
+    for family in FAMILIES:
+        for prefix in family.prefixes:
+            if path.startswith(prefix) and (best is None or len(prefix) > best[0]):
+                best = (len(prefix), family)
+    return best[1] if best else None
+
+
+def is_api_request() -> bool:
+    return family_for(request.path) is not None
+
+
+def api_request_id() -> str:
+    """The Tracks v1 request id: one per request, sent in the body and the X-Api-Request-Id header."""
+    if "api_request_id" not in g:
+        g.api_request_id = str(uuid.uuid4())
+    return g.api_request_id
+
+
+def default_message(family: ApiFamily, status: int, fallback: str) -> str:
+    if family is SOUNDBOARD:
+        return SOUNDBOARD_MESSAGES.get(status, fallback)
+    if family is TRACKS:
+        return TRACKS_MESSAGES.get(status, fallback)
+    return DEFAULT_MESSAGES.get(status, fallback)
+
+
+def error_response(status: int, message: str | None = None, errors: dict | None = None) -> Response:
+    """Answer an error in the format of whatever the current request hit."""
+    family = family_for(request.path)
+    if family is None:
+        response = Response(
+            render_template("errors/error.html", status=status, message=message or DEFAULT_MESSAGES.get(status, "Error")),
+            mimetype="text/html",
+        )
+    else:
+        response = family.render(status, message or default_message(family, status, "Error"), errors)
+    response.status_code = status
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def handle_domain_error(error: DomainError):
+        return error_response(error.status, error.message, error.errors)
+
+    @app.errorhandler(CSRFError)
+    def handle_csrf_error(error: CSRFError):
+        return error_response(400, f"CSRF check failed: {error.description}")
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        family = family_for(request.path)
+        if family is None:
+            message = error.description if error.code not in (404, 500) else None
+            response = error_response(error.code, message)
+        else:
+            response = error_response(error.code, default_message(family, error.code, error.name))
+        # Keep headers such as Allow (405) and Retry-After (429).
+        for key, value in error.get_headers():
+            if key.lower() != "content-type":
+                response.headers[key] = value
+        return response
+
+    @app.errorhandler(Exception)
+    def handle_unexpected_error(error: Exception):
+        # Never leak a trace; the log keeps it. Roll back so the session is usable again.
+        db.session.rollback()
+        if isinstance(error, HTTPException):
+            return handle_http_error(error)
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+        return error_response(500)
+
+    @app.after_request
+    def add_api_request_id(response: Response) -> Response:
+        if family_for(request.path) is TRACKS:
+            response.headers["X-Api-Request-Id"] = api_request_id()
+            log.info("api_request_id=%s %s %s -> %s", api_request_id(), request.method, request.path, response.status_code)
+        return response
+

@@ -1,0 +1,85 @@
+"""Configuration: safe defaults, overridden by environment variables.
+
+Every setting a user or operator may change is listed in the README.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+DEV_SECRET_KEY = "dev-only-not-secret"  # refused when APP_ENV=production
+
+log = logging.getLogger(__name__)
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:  # a typo must not silently fall back to the default
+        raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept Heroku-style ``postgres://`` and plain ``postgresql://`` URLs.
+
+    SQLAlchemy wants ``postgresql+psycopg://`` for psycopg 3.
+    """
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def load_config(instance_path: str) -> dict:
+    """Build the config mapping from the environment (called by create_app)."""
+    instance = Path(instance_path)
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'themeboard.db'}"
+    return {
+        "APP_ENV": os.environ.get("APP_ENV", "development"),
+        "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET_KEY),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "MEDIA_ROOT": os.environ.get("MEDIA_ROOT", str(instance / "media")),
+        "SOUNDBOARD_ADMIN_TOKEN": os.environ.get("SOUNDBOARD_ADMIN_TOKEN") or None,
+        "PLAYLIST_LIMIT": _int("PLAYLIST_LIMIT", 1000),
+        "PLAYLIST_TRACK_LIMIT": _int("PLAYLIST_TRACK_LIMIT", 1000),
+        "ALLOW_PLAYLIST_MANAGEMENT": _bool(os.environ.get("ALLOW_PLAYLIST_MANAGEMENT"), True),
+        "MAX_UPLOAD_MB": _int("MAX_UPLOAD_MB", 50),
+        "HASHIDS_SALT": os.environ.get("HASHIDS_SALT") or None,  # falls back to SECRET_KEY
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI")
+        or os.environ.get("REDIS_URL")
+        or "memory://",
+        "CLICK_RATE_LIMIT": os.environ.get("CLICK_RATE_LIMIT", "20/second"),
+        "WS_CONNECTIONS_PER_ADDRESS": _int("WS_CONNECTIONS_PER_ADDRESS", 20),
+        "SEED_ON_START": _bool(os.environ.get("SEED_ON_START"), False),
+        # Forms: tokens valid for the session's lifetime (htmx pages stay open for long).
+        "WTF_CSRF_TIME_LIMIT": None,
+        # CSRF is checked in one before_request hook so that bearer-token requests skip it.
+        "WTF_CSRF_CHECK_DEFAULT": False,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "JSON_SORT_KEYS": False,
+    }
+
+
+def check_production_safety(config: dict) -> None:
+    """Refuse to serve production traffic with settings that are only safe locally."""
+    if config.get("APP_ENV") == "production" and config.get("SECRET_KEY") in (None, "", DEV_SECRET_KEY):
+        raise RuntimeError(
+            "SECRET_KEY is unset or the development default; set SECRET_KEY before running in production "
+            "(APP_ENV=production)."
+        )
+    if not config.get("SOUNDBOARD_ADMIN_TOKEN") and not config.get("TESTING"):
+        log.warning("SOUNDBOARD_ADMIN_TOKEN is not set: token-protected soundboard admin routes answer 401.")

@@ -1,0 +1,3 @@
+"""Every model, imported so that metadata (and Alembic) sees them all."""
+from models.base import Base, SoftDeleteMixin, TimestampMixin, as_utc, isoformat, utcnow  # noqa: F401
+from models.user import ApiToken, Role, User  # noqa: F401

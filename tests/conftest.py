@@ -1,0 +1,138 @@
+"""Shared fixtures: app, client, runner, query counting, users, tokens and real audio files.
+
+The suite runs on a temporary SQLite file by default, and on PostgreSQL when TEST_DATABASE_URL
+is set (the schema is created once per run and every table is emptied after each test).
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, text
+
+from app import create_app
+from config import normalise_database_url
+from extensions import db
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+_schema_ready = False
+
+
+def database_url(tmp_path: Path) -> str:
+    if TEST_DATABASE_URL:
+        return normalise_database_url(TEST_DATABASE_URL)
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+def make_app(tmp_path: Path, **overrides):
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "WTF_CSRF_ENABLED": False,
+        "SOUNDBOARD_ADMIN_TOKEN": "test-soundboard-token",
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": "localhost",
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+def _prepare_schema(app) -> None:
+    global _schema_ready
+    with app.app_context():
+        if not TEST_DATABASE_URL:
+            db.create_all()
+        elif not _schema_ready:
+            db.drop_all()
+            with db.engine.begin() as connection:  # leftovers of a migration test
+                connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            db.create_all()
+            _schema_ready = True
+
+
+def _empty_tables(app) -> None:
+    if not TEST_DATABASE_URL:
+        return
+    with app.app_context():
+        db.session.remove()
+        names = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+        if names:
+            with db.engine.begin() as connection:
+                connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture()
+def app_factory(tmp_path):
+    """Build extra apps (e.g. CSRF on) that share the test database."""
+    built = []
+
+    def factory(**overrides):
+        application = make_app(tmp_path, **overrides)
+        _prepare_schema(application)
+        built.append(application)
+        return application
+
+    yield factory
+    if built:
+        _empty_tables(built[0])
+    for application in built:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture()
+def app(app_factory):
+    return app_factory()
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture()
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture()
+def count_queries(app):
+    """``with count_queries() as queries: ...`` then ``len(queries)`` is the number of SQL statements."""
+
+    @contextmanager
+    def counter():
+        statements: list[str] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            statements.append(statement)
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+
+    return counter
+
+
+@pytest.fixture()
+def audio_file(tmp_path):
+    """``audio_file("mp3")`` writes a real, short audio file and returns its path."""
+    from demo.audio import make_audio_file
+
+    made = {"n": 0}
+
+    def make(fmt: str = "mp3", kind: str = "jingle", seconds: float | None = 1.5, name: str | None = None) -> Path:
+        made["n"] += 1
+        extension = {"ogg": "ogg", "opus": "opus", "flac": "flac", "mp3": "mp3"}[fmt]
+        path = tmp_path / (name or f"sample{made['n']}.{extension}")
+        return make_audio_file(path, fmt, kind=kind, seed=made["n"], seconds=seconds)
+
+    return make
