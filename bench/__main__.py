@@ -1,0 +1,60 @@
+"""``python -m bench [name ...]`` (``make bench``): the baseline, then each feature's benchmark.
+
+Feature benchmarks are the modules ``bench/<name>.py`` that define ``run(ctx)``; with no names
+all of them run. Results are printed and saved to ``bench/results/latest.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.harness import BenchContext, save_results
+
+HERE = Path(__file__).resolve().parent
+NOT_BENCHMARKS = {"harness", "__main__"}
+
+
+def available() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules([str(HERE)]) if m.name not in NOT_BENCHMARKS)
+
+
+def measure_baseline(ctx: BenchContext) -> None:
+    print("Baseline: gunicorn, 2 workers (gthread), GET /ping, 16 connections", flush=True)
+    with ctx.server(workers=2) as server:
+        ctx.measure(f"{server.url}/ping", connections=16, seconds=1)  # warm-up
+        result = ctx.measure(f"{server.url}/ping", connections=16, seconds=5)
+    ctx.baseline_rps = result.rps
+    ctx.report("baseline GET /ping", result.rps, "req/s")
+    print(f"  (p50 {result.p50_ms} ms, p99 {result.p99_ms} ms, errors {result.errors})", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: all of {available()})")
+    args = parser.parse_args(argv)
+    names = args.names or available()
+    unknown = set(names) - set(available())
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    with tempfile.TemporaryDirectory(prefix="themeboard-bench-") as tmp:
+        ctx = BenchContext(Path(tmp))
+        measure_baseline(ctx)
+        for name in names:
+            print(f"\n{name}:", flush=True)
+            started = time.time()
+            module = importlib.import_module(f"bench.{name}")
+            module.run(ctx)
+            print(f"  ({time.time() - started:.0f} s)", flush=True)
+    save_results(ctx.reports, HERE / "results" / "latest.json")
+    failed = [r for r in ctx.reports if r.verdict == "FAIL"]
+    print(f"\n{len(ctx.reports)} figures, {len(failed)} below target. Saved to bench/results/latest.json.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Browser tests: the real app on a free port, driven by Playwright in headless Debian Chromium.
+
+Playwright cannot download its own browser here, so it launches /usr/bin/chromium (Debian's
+package; `.ci/run` installs it). Without a browser the tests skip with the reason locally and
+fail in CI (CI=true), where a skipped browser test would hide a broken page.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import _empty_tables, _prepare_schema, make_app
+from tests.factories import PASSWORD
+
+CHROMIUM_CANDIDATES = (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", "/usr/bin/chromium-browser")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+def find_chromium() -> str | None:
+    for candidate in CHROMIUM_CANDIDATES:
+        if candidate and Path(candidate).exists():
+            return candidate
+    return shutil.which("chromium")
+
+
+def require_browser_or_skip() -> str:
+    executable = find_chromium()
+    reason = None
+    if executable is None:
+        reason = "no Chromium found at /usr/bin/chromium (install Debian's 'chromium' package, as .ci/run does)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            reason = "the 'playwright' Python package is not installed (pip install -r requirements.txt)"
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Browser tests cannot run in CI: {reason}")
+        pytest.skip(f"Browser tests skipped: {reason}")
+    return executable
+
+
+class LiveServer:
+    def __init__(self, app):
+        self.app = app
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.port = self._server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> "LiveServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture()
+def live_server_factory(tmp_path):
+    servers: list[LiveServer] = []
+
+    def factory(**config) -> LiveServer:
+        settings = {"WTF_CSRF_ENABLED": True, "SERVER_NAME": None, "RATELIMIT_ENABLED": False}
+        settings.update(config)
+        app = make_app(tmp_path, **settings)
+        _prepare_schema(app)
+        server = LiveServer(app).start()
+        servers.append(server)
+        return server
+
+    yield factory
+    for server in servers:
+        server.stop()
+    if servers:
+        _empty_tables(servers[0].app)
+        from extensions import db
+
+        for server in servers:
+            with server.app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+
+
+@pytest.fixture()
+def live_server(live_server_factory) -> LiveServer:
+    return live_server_factory()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = require_browser_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def page(browser, request):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+        artifacts = Path("test-artifacts")
+        artifacts.mkdir(exist_ok=True)
+        page.screenshot(path=str(artifacts / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+def login_as(page, base_url: str, name: str, password: str = PASSWORD) -> None:
+    page.goto(f"{base_url}/login")
+    page.fill("input[name=login]", name)
+    page.fill("input[name=password]", password)
+    page.click("form button[type=submit]")
+    page.wait_for_selector(f"text={name}")
