@@ -1,0 +1,43 @@
+"""The committed migrations build the schema from nothing, and match the models exactly."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from flask_migrate import check, downgrade, upgrade
+from sqlalchemy import create_engine, inspect, text
+
+from app import create_app
+from config import normalise_database_url
+from extensions import db
+
+
+@pytest.fixture()
+def empty_database_url(tmp_path):
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        yield f"sqlite:///{tmp_path / 'migrations.db'}"
+        return
+    # A database of its own on the PostgreSQL server, so the test schema is untouched.
+    name = f"themeboard_migrations_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(normalise_database_url(base), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = normalise_database_url(base).rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_upgrade_from_empty_matches_models_and_downgrades(empty_database_url, tmp_path):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database_url, "MEDIA_ROOT": str(tmp_path / "m")})
+    with app.app_context():
+        upgrade()
+        tables = set(inspect(db.engine).get_table_names())
+        assert {table.name for table in db.metadata.sorted_tables} <= tables
+        check()  # raises when the models and the migrated schema differ ("flask db check")
+        downgrade(revision="base")
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        db.engine.dispose()
