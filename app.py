@@ -19,6 +19,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     check_production_safety(app.config)
+    app.json.sort_keys = False  # keep the documented key order of every API body
     # Werkzeug answers 413 before a view reads a body larger than this (multipart included).
     app.config["MAX_CONTENT_LENGTH"] = (int(app.config["MAX_UPLOAD_MB"]) + 1) * 1024 * 1024
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)

@@ -70,7 +70,6 @@ def load_config(instance_path: str) -> dict:
         "WTF_CSRF_CHECK_DEFAULT": False,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "JSON_SORT_KEYS": False,
     }
 
 

@@ -1,6 +1,11 @@
 """The catalogue: audio, videos, images, anime, artists, studios (AnimeThemes-style API and pages)."""
 from flask import Flask
 
+from blueprints.catalogue import seed  # noqa: F401  (registers the demo catalogue step)
+from blueprints.catalogue.api import api
+from blueprints.catalogue.views import bp
+
 
 def register(app: Flask) -> None:
-    """Attach this feature's blueprints (filled in by the catalogue issue)."""
+    app.register_blueprint(bp)
+    app.register_blueprint(api)

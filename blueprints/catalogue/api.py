@@ -1,0 +1,101 @@
+"""The AnimeThemes-style JSON API of the catalogue: one set of routes per resource, written once."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from blueprints.catalogue import schemas, services
+from blueprints.catalogue.services import CatalogueResource
+from blueprints.common.auth import api_admin_required
+from blueprints.common.query import ResourceSchema, list_resources, show_resource
+from domain import ValidationFailed
+
+api = Blueprint("catalogue_api", __name__)
+
+# URL segment -> (write rules, query schema)
+RESOURCES: dict[str, tuple[CatalogueResource, ResourceSchema]] = {
+    "audio": (services.AUDIO, schemas.AUDIO),
+    "video": (services.VIDEO, schemas.VIDEO),
+    "image": (services.IMAGE, schemas.IMAGE),
+    "anime": (services.ANIME, schemas.ANIME),
+    "artist": (services.ARTIST, schemas.ARTIST),
+    "studio": (services.STUDIO, schemas.STUDIO),
+}
+
+
+def json_object() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ValidationFailed({"body": ["The request body must be a JSON object."]})
+    return data
+
+
+def one(resource: CatalogueResource, query_schema: ResourceSchema, instance, status: int = 200):
+    """Serialise through the query layer so writes answer exactly like reads (include, fields)."""
+    args = request.args.to_dict()
+    args.setdefault("filter[trashed]", "with")
+    body = show_resource(query_schema, query_schema.id_column == instance.id, args)
+    return jsonify(body), status
+
+
+def make_routes(name: str, resource: CatalogueResource, query_schema: ResourceSchema) -> None:
+    converter = "<int:key>" if resource.key == "id" else "<key>"
+
+    def index():
+        return jsonify(list_resources(query_schema, request.args))
+
+    def show(key):
+        where = resource.key_column == key
+        return jsonify(show_resource(query_schema, where, request.args, not_found=f"No query results for model [{resource.label}] {key}"))
+
+    @api_admin_required
+    def store():
+        if request.files or request.mimetype == "multipart/form-data":
+            upload = request.files.get("file")
+            if upload is None:
+                raise ValidationFailed({"file": ["The file field is required."]})
+            if resource is services.AUDIO:
+                instance = services.upload_audio(upload.stream, upload.filename, request.form.get("basename") or None)
+            elif resource is services.IMAGE:
+                instance = services.upload_image(upload.stream, request.form.get("facet", ""))
+            else:
+                raise ValidationFailed({"file": [f"{resource.label} resources do not take a file."]})
+        else:
+            instance = services.create(resource, json_object())
+        return one(resource, query_schema, instance, 201)
+
+    @api_admin_required
+    def update(key):
+        instance = services.find(resource, key)
+        services.update(resource, instance, json_object())
+        return one(resource, query_schema, instance)
+
+    @api_admin_required
+    def destroy(key):
+        instance = services.find(resource, key)
+        services.soft_delete(instance)
+        return one(resource, query_schema, instance)
+
+    @api_admin_required
+    def restore(key):
+        instance = services.find(resource, key, trashed="only")
+        services.restore(instance)
+        return one(resource, query_schema, instance)
+
+    @api_admin_required
+    def force_delete(key):
+        instance = services.find(resource, key, trashed="with")
+        label = resource.key_of(instance)
+        services.force_delete(resource, instance)
+        return jsonify({"message": f"{resource.label} '{label}' was deleted."})
+
+    api.add_url_rule(f"/api/{name}", f"{name}_index", index, methods=["GET"])
+    api.add_url_rule(f"/api/{name}/{converter}", f"{name}_show", show, methods=["GET"])
+    api.add_url_rule(f"/api/{name}", f"{name}_store", store, methods=["POST"])
+    api.add_url_rule(f"/api/{name}/{converter}", f"{name}_update", update, methods=["PUT", "PATCH"])
+    api.add_url_rule(f"/api/{name}/{converter}", f"{name}_destroy", destroy, methods=["DELETE"])
+    api.add_url_rule(f"/restore/{name}/{converter}", f"{name}_restore", restore, methods=["PATCH"])
+    api.add_url_rule(f"/forceDelete/{name}/{converter}", f"{name}_force_delete", force_delete, methods=["DELETE"])
+
+
+for _name, (_resource, _schema) in RESOURCES.items():
+    make_routes(_name, _resource, _schema)

@@ -1,0 +1,356 @@
+"""Catalogue use cases: validated writes, soft deletes, uploads. Called by the JSON API, the admin
+pages, the seed step and the tests alike; each ends in one commit and raises domain errors."""
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
+from typing import Any, Callable, Mapping
+
+from PIL import Image as PILImage, UnidentifiedImageError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from domain import InvalidImage, NotFound, ValidationFailed
+from extensions import db
+from media.inspection import inspect_audio
+from media.storage import get_storage, max_upload_bytes, staged_upload
+from models.catalogue import (
+    ANIME_SEASONS,
+    IMAGE_FACETS,
+    VIDEO_OVERLAPS,
+    VIDEO_SOURCES,
+    Anime,
+    Artist,
+    Audio,
+    Image,
+    Studio,
+    Video,
+)
+
+SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+IMAGE_FORMATS = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"), "WEBP": ("webp", "image/webp"), "GIF": ("gif", "image/gif")}
+
+
+@dataclass(frozen=True)
+class WritableField:
+    name: str
+    kind: str = "str"  # str | int | bool | enum | fk
+    required: bool = False
+    max_length: int | None = 192
+    choices: tuple[str, ...] = ()
+    unique: bool = False
+    pattern: re.Pattern | None = None
+    fk_model: type | None = None
+    minimum: int | None = None
+
+
+@dataclass(frozen=True)
+class CatalogueResource:
+    """How one catalogue model is written: its key in URLs, its fields, its files."""
+
+    name: str  # URL segment and label source: "audio"
+    label: str  # "Audio"
+    model: type
+    key: str  # attribute looked up in URLs: basename, slug or id
+    fields: tuple[WritableField, ...]
+    file_keys: Callable[[Any], list[str]] = field(default=lambda instance: [])
+
+    @property
+    def key_column(self):
+        return getattr(self.model, self.key)
+
+    def key_of(self, instance) -> str:
+        return str(getattr(instance, self.key))
+
+
+def _audio_files(audio: Audio) -> list[str]:
+    return [audio.storage_key] if audio.storage_key else []
+
+
+def _image_files(image: Image) -> list[str]:
+    return [f"images/{image.path}"]
+
+
+AUDIO = CatalogueResource(
+    "audio", "Audio", Audio, "basename",
+    (
+        WritableField("basename", required=True, unique=True, pattern=SLUG),
+        WritableField("filename", required=True, max_length=255),
+        WritableField("path", required=True, max_length=512),
+        WritableField("size", "int", required=True, minimum=0),
+        WritableField("mimetype", required=True, max_length=64),
+    ),
+    _audio_files,
+)
+VIDEO = CatalogueResource(
+    "video", "Video", Video, "basename",
+    (
+        WritableField("basename", required=True, unique=True, pattern=SLUG),
+        WritableField("filename", required=True, max_length=255),
+        WritableField("path", required=True, max_length=512),
+        WritableField("size", "int", required=True, minimum=0),
+        WritableField("mimetype", required=True, max_length=64),
+        WritableField("resolution", "int", minimum=1),
+        WritableField("source", "enum", choices=VIDEO_SOURCES),
+        WritableField("nc", "bool"),
+        WritableField("subbed", "bool"),
+        WritableField("lyrics", "bool"),
+        WritableField("uncen", "bool"),
+        WritableField("overlap", "enum", choices=VIDEO_OVERLAPS),
+        WritableField("tags", max_length=64),
+        WritableField("audio_id", "fk", fk_model=Audio),
+        WritableField("anime_id", "fk", fk_model=Anime),
+    ),
+)
+IMAGE = CatalogueResource(
+    "image", "Image", Image, "id",
+    (
+        WritableField("path", required=True, max_length=512),
+        WritableField("facet", "enum", required=True, choices=IMAGE_FACETS),
+    ),
+    _image_files,
+)
+ANIME = CatalogueResource(
+    "anime", "Anime", Anime, "slug",
+    (
+        WritableField("name", required=True),
+        WritableField("slug", required=True, unique=True, pattern=SLUG),
+        WritableField("year", "int", minimum=1900),
+        WritableField("season", "enum", choices=ANIME_SEASONS),
+        WritableField("synopsis", max_length=5000),
+    ),
+)
+ARTIST = CatalogueResource(
+    "artist", "Artist", Artist, "slug",
+    (WritableField("name", required=True), WritableField("slug", required=True, unique=True, pattern=SLUG)),
+)
+STUDIO = CatalogueResource(
+    "studio", "Studio", Studio, "slug",
+    (WritableField("name", required=True), WritableField("slug", required=True, unique=True, pattern=SLUG)),
+)
+RESOURCES = {resource.name: resource for resource in (AUDIO, VIDEO, IMAGE, ANIME, ARTIST, STUDIO)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation (Laravel's wording, since clients of the original parse it)
+# ---------------------------------------------------------------------------------------------
+
+
+def validate(resource: CatalogueResource, data: Mapping[str, Any], *, partial: bool, instance=None) -> dict[str, Any]:
+    if not isinstance(data, Mapping):
+        raise ValidationFailed({"body": ["The request body must be a JSON object."]})
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, Any] = {}
+    for spec in resource.fields:
+        present = spec.name in data
+        value = data.get(spec.name)
+        if not present or value is None or value == "":
+            if spec.required and (not partial or (present and value in (None, ""))):
+                errors[spec.name] = [f"The {spec.name} field is required."]
+            elif present and not spec.required:
+                clean[spec.name] = None if spec.kind != "bool" else False
+            continue
+        message, value = _check(spec, value)
+        if message:
+            errors[spec.name] = [message]
+            continue
+        clean[spec.name] = value
+    for spec in resource.fields:
+        if spec.unique and spec.name in clean and spec.name not in errors:
+            query = select(func.count()).select_from(resource.model).where(getattr(resource.model, spec.name) == clean[spec.name])
+            if instance is not None:
+                query = query.where(resource.model.id != instance.id)
+            if db.session.scalar(query):
+                errors[spec.name] = [f"The {spec.name} has already been taken."]
+    if errors:
+        raise ValidationFailed(errors)
+    return clean
+
+
+def _check(spec: WritableField, value: Any) -> tuple[str | None, Any]:
+    if spec.kind in ("int", "fk"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+                value = int(value)
+            else:
+                return f"The {spec.name} field must be an integer.", None
+        if spec.minimum is not None and value < spec.minimum:
+            return f"The {spec.name} field must be at least {spec.minimum}.", None
+        if spec.kind == "fk" and db.session.get(spec.fk_model, value) is None:
+            return f"The selected {spec.name} is invalid.", None
+        return None, value
+    if spec.kind == "bool":
+        if isinstance(value, bool):
+            return None, value
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "on", "off"):
+            return None, value.lower() in ("true", "1", "on")
+        return f"The {spec.name} field must be true or false.", None
+    if not isinstance(value, str):
+        return f"The {spec.name} field must be a string.", None
+    value = value.strip()
+    if spec.kind == "enum":
+        if value not in spec.choices:
+            return f"The selected {spec.name} is invalid.", None
+        return None, value
+    if spec.max_length is not None and len(value) > spec.max_length:
+        return f"The {spec.name} field must not be greater than {spec.max_length} characters.", None
+    if spec.pattern is not None and not spec.pattern.match(value):
+        return f"The {spec.name} field may only contain letters, numbers, dashes, dots and underscores.", None
+    return None, value
+
+
+# ---------------------------------------------------------------------------------------------
+# Lookups and writes
+# ---------------------------------------------------------------------------------------------
+
+
+def find(resource: CatalogueResource, key: str, *, trashed: str = "without"):
+    column = resource.key_column
+    if resource.key == "id":
+        if not str(key).isdigit():
+            raise NotFound(f"No query results for model [{resource.label}] {key}")
+        key = int(key)
+    statement = select(resource.model).where(column == key)
+    if trashed == "without":
+        statement = statement.where(resource.model.deleted_at.is_(None))
+    elif trashed == "only":
+        statement = statement.where(resource.model.deleted_at.is_not(None))
+    instance = db.session.scalar(statement)
+    if instance is None:
+        raise NotFound(f"No query results for model [{resource.label}] {key}")
+    return instance
+
+
+def _commit_unique(resource: CatalogueResource) -> None:
+    try:
+        db.session.commit()
+    except IntegrityError:  # a concurrent writer took the same unique value
+        db.session.rollback()
+        unique = next((spec.name for spec in resource.fields if spec.unique), "key")
+        raise ValidationFailed({unique: [f"The {unique} has already been taken."]}) from None
+
+
+def create(resource: CatalogueResource, data: Mapping[str, Any]):
+    instance = resource.model(**validate(resource, data, partial=False))
+    db.session.add(instance)
+    _commit_unique(resource)
+    return instance
+
+
+def update(resource: CatalogueResource, instance, data: Mapping[str, Any]):
+    for name, value in validate(resource, data, partial=True, instance=instance).items():
+        setattr(instance, name, value)
+    instance.updated_at = datetime.now(UTC)
+    _commit_unique(resource)
+    return instance
+
+
+def soft_delete(instance) -> None:
+    instance.deleted_at = datetime.now(UTC)
+    db.session.commit()
+
+
+def restore(instance) -> None:
+    instance.deleted_at = None
+    db.session.commit()
+
+
+def force_delete(resource: CatalogueResource, instance) -> None:
+    """Remove the row, then its files (only once the row is surely gone)."""
+    files = resource.file_keys(instance)
+    db.session.delete(instance)
+    db.session.commit()
+    storage = get_storage()
+    for key in files:
+        storage.delete(key)
+
+
+def upload_audio(stream, original_name: str | None, basename: str | None = None) -> Audio:
+    """Store a real MP3/Ogg/FLAC upload: inspected, committed, then moved into MEDIA_ROOT."""
+    wanted = (basename or PurePosixPath(original_name or "").stem or "").strip()
+    wanted = re.sub(r"[^A-Za-z0-9_.\-]+", "-", wanted).strip("-.") or f"audio-{uuid.uuid4().hex[:8]}"
+    validate(AUDIO, {"basename": wanted}, partial=True)  # taken or malformed: fail before reading the body
+    with staged_upload(stream) as staged:
+        info = inspect_audio(staged.path, max_bytes=max_upload_bytes())
+        filename = f"{wanted}.{info.extension}"
+        audio = Audio(
+            basename=wanted,
+            filename=filename,
+            path=f"/audio/{filename}",
+            size=staged.size,
+            mimetype=info.mimetype,
+            duration=info.duration,
+            bitrate=info.bitrate,
+            sample_rate=info.sample_rate,
+            channels=info.channels,
+            format=info.format,
+            storage_key=f"audio/{filename}",
+        )
+        db.session.add(audio)
+        _commit_unique(AUDIO)
+        try:
+            staged.store(audio.storage_key)
+        except OSError:
+            db.session.delete(audio)  # no row may point at a file that is not there
+            db.session.commit()
+            raise
+    return audio
+
+
+def check_image(data: bytes) -> tuple[str, str, int, int]:
+    """(extension, mimetype, width, height) of a real image, or InvalidImage."""
+    try:
+        with PILImage.open(io.BytesIO(data)) as probe:
+            probe.verify()
+        with PILImage.open(io.BytesIO(data)) as image:
+            image.load()
+            kind = image.format
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, PILImage.DecompressionBombError):
+        raise InvalidImage("The file must be a JPEG, PNG, WebP or GIF image.") from None
+    if kind not in IMAGE_FORMATS:
+        raise InvalidImage("The file must be a JPEG, PNG, WebP or GIF image.")
+    extension, mimetype = IMAGE_FORMATS[kind]
+    return extension, mimetype, width, height
+
+
+def upload_image(stream, facet: str) -> Image:
+    validate(IMAGE, {"facet": facet, "path": "placeholder"}, partial=False)
+    with staged_upload(stream) as staged:
+        data = staged.path.read_bytes()
+        extension, mimetype, width, height = check_image(data)
+        folder = facet.lower().replace(" ", "_")
+        path = f"{folder}/{uuid.uuid4().hex[:16]}.{extension}"
+        image = Image(path=path, facet=facet, mimetype=mimetype, size=len(data), width=width, height=height)
+        db.session.add(image)
+        db.session.commit()
+        staged.store(f"images/{path}")
+    return image
+
+
+def store_image_bytes(data: bytes, facet: str, path: str) -> Image:
+    """For the seed step: an image whose bytes are already in memory."""
+    _, mimetype, width, height = check_image(data)
+    image = Image(path=path, facet=facet, mimetype=mimetype, size=len(data), width=width, height=height)
+    db.session.add(image)
+    db.session.commit()
+    get_storage().put_bytes(data, f"images/{path}")
+    return image
+
+
+def thumbnail_key(image: Image, width: int) -> str:
+    """A resized copy for the gallery, made once and kept beside the original."""
+    key = f"thumbs/{width}/{image.path}"
+    storage = get_storage()
+    if not storage.exists(key):
+        with PILImage.open(storage.path(f"images/{image.path}")) as original:
+            copy = original.copy()
+            copy.thumbnail((width, width))
+            buffer = io.BytesIO()
+            copy.save(buffer, format=original.format or "PNG")
+        storage.put_bytes(buffer.getvalue(), key)
+    return key

@@ -1,0 +1,568 @@
+"""The AnimeThemes-style query layer, written once for every resource.
+
+A resource is described by a :class:`ResourceSchema`: its JSON keys, its attributes (with the
+SQL column each reads, its type, whether it may be filtered and sorted), its default fields and
+its relations (includes). From the request's ``include``, ``fields[<type>]``, ``filter[...]``,
+``sort`` and ``page[...]`` parameters the layer validates (422 in the AnimeThemes shape through
+:class:`domain.ValidationFailed`), builds one SQL statement for the page (a "deferred join": the
+page's ids come from an index-only subquery, then the rows by id), one more per include level,
+and serialises plain rows, so a list costs the same few queries whatever its size.
+
+Example (a new resource is a schema, not a parser)::
+
+    ANIME = ResourceSchema(
+        type="anime", singular="anime", plural="anime", table=Anime.__table__,
+        attributes=[Attribute("anime_id", Anime.id, "int"), Attribute("name", Anime.name), ...],
+        sorts=("name", "year"), filters=("name", "year"),
+    )
+    ANIME.add_relation(Relation("images", "image", pivot=(anime_image.c.anime_id, anime_image.c.image_id)))
+    body = list_resources(ANIME, request.args)                      # {"anime": [...], "links", "meta"}
+    body = show_resource(ANIME, Anime.slug == slug, request.args)   # {"anime": {...}}
+
+Another module may add relations to a registered schema (``schema("image").add_relation(...)``);
+a relation's ``visible(ctx)`` hook returns an extra WHERE clause per caller, so that, for example,
+only public playlists and the caller's own appear in ``include=playlists``. ``base_filter``
+narrows a list before any parameter applies (only public playlists, one playlist's tracks).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import quote
+
+from flask import request
+from flask_login import current_user
+from sqlalchemy import ColumnElement, Table, func, not_, or_, select
+
+from domain import NotFound, ValidationFailed
+from extensions import db
+from models.base import isoformat
+
+DEFAULT_PAGE_SIZE = 15
+MAX_PAGE_SIZE = 100
+OPERATORS = {"eq", "ne", "lt", "gt", "lte", "gte", "like", "notlike"}
+OPERATORS_BY_KIND = {
+    "int": {"eq", "ne", "lt", "gt", "lte", "gte"},
+    "float": {"eq", "ne", "lt", "gt", "lte", "gte"},
+    "datetime": {"eq", "ne", "lt", "gt", "lte", "gte"},
+    "str": {"eq", "ne", "like", "notlike"},
+    "enum": {"eq", "ne"},
+    "bool": {"eq", "ne"},
+}
+PARENT_KEY = "__parent"
+FILTER_PARAM = re.compile(r"^filter\[([A-Za-z0-9_]+?)(?:-(eq|ne|lt|gt|lte|gte|like|notlike))?\]$")
+FIELDS_PARAM = re.compile(r"^fields\[([A-Za-z0-9_ ]+)\]$")
+
+
+@dataclass(frozen=True)
+class QueryContext:
+    """Who is asking (for visibility hooks)."""
+
+    user_id: int | None = None
+    is_admin: bool = False
+
+    @classmethod
+    def current(cls) -> "QueryContext":
+        if current_user and current_user.is_authenticated:
+            return cls(user_id=current_user.id, is_admin=current_user.is_admin)
+        return cls()
+
+
+@dataclass
+class Attribute:
+    """One JSON field. ``column`` is what it reads; ``compute`` builds a value from the row instead."""
+
+    name: str
+    column: ColumnElement | None = None
+    kind: str = "str"  # int | float | str | bool | datetime | enum
+    choices: tuple[str, ...] = ()
+    compute: Callable[[Mapping[str, Any]], Any] | None = None
+    needs: tuple[ColumnElement, ...] = ()  # columns a computed value reads
+
+
+@dataclass
+class Relation:
+    """An include. Exactly one of ``local_key`` (many-to-one: the parent's column holding the child
+    id), ``remote_key`` (one-to-many: the child's column holding the parent id), ``pivot``
+    (many-to-many: (pivot column of the parent id, pivot column of the child id)) is set."""
+
+    name: str
+    target: str  # the type of the related schema
+    local_key: ColumnElement | None = None
+    remote_key: ColumnElement | None = None
+    pivot: tuple[ColumnElement, ColumnElement] | None = None
+    visible: Callable[[QueryContext], ColumnElement | None] | None = None
+    order_by: Callable[[], list[ColumnElement]] | None = None
+
+    @property
+    def many(self) -> bool:
+        return self.local_key is None
+
+
+@dataclass
+class ResourceSchema:
+    type: str  # the key of fields[...]
+    singular: str  # wrapping key of one resource
+    plural: str  # wrapping key of a list
+    table: Table
+    attributes: list[Attribute]
+    sorts: tuple[str, ...] = ()
+    filters: tuple[str, ...] = ()
+    default_fields: tuple[str, ...] | None = None  # None: every attribute
+    soft_deletes: bool = True
+    default_order: Callable[[], list[ColumnElement]] | None = None
+    relations: dict[str, Relation] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_name = {attribute.name: attribute for attribute in self.attributes}
+        register(self)
+
+    @property
+    def id_column(self) -> ColumnElement:
+        return self.table.c.id
+
+    def add_relation(self, relation: Relation) -> Relation:
+        self.relations[relation.name] = relation
+        return relation
+
+    def attribute_names(self) -> list[str]:
+        return [attribute.name for attribute in self.attributes]
+
+
+SCHEMAS: dict[str, ResourceSchema] = {}
+
+
+def register(schema: ResourceSchema) -> None:
+    SCHEMAS[schema.type] = schema
+
+
+def schema(type_name: str) -> ResourceSchema:
+    return SCHEMAS[type_name]
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ParsedQuery:
+    includes: dict[str, Any]  # nested tree: {"videos": {"anime": {}}}
+    fields: dict[str, list[str]]  # type -> names
+    where: list[ColumnElement]
+    order: list[ColumnElement]
+    trashed: str  # without | with | only
+    page_size: int
+    page_number: int
+    random: bool = False
+
+
+class _Errors:
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+
+    def add(self, key: str, message: str) -> None:
+        self.errors.setdefault(key, []).append(message)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise ValidationFailed(self.errors)
+
+
+def parse_query(resource: ResourceSchema, args: Mapping[str, str], *, paginate: bool = True) -> ParsedQuery:
+    errors = _Errors()
+    includes = _parse_includes(resource, args.get("include"), errors)
+    fields = _parse_fields(resource, includes, args, errors)
+    where, trashed = _parse_filters(resource, args, errors)
+    order = _parse_sort(resource, args.get("sort"), errors)
+    size, number = (_parse_page(args, errors) if paginate else (MAX_PAGE_SIZE, 1))
+    errors.raise_if_any()
+    is_random = "random" in [part.lstrip("-") for part in _split(args.get("sort"))]
+    return ParsedQuery(includes, fields, where, order, trashed, size, number, is_random)
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _parse_includes(resource: ResourceSchema, value: str | None, errors: _Errors) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for path in _split(value):
+        current_schema, node = resource, tree
+        for segment in path.split("."):
+            relation = current_schema.relations.get(segment)
+            if relation is None:
+                errors.add("include", "The selected include is invalid.")
+                return {}
+            node = node.setdefault(segment, {})
+            current_schema = schema(relation.target)
+    return tree
+
+
+def _included_types(resource: ResourceSchema, tree: Mapping[str, Any]) -> set[str]:
+    types = {resource.type}
+    for name, children in tree.items():
+        target = schema(resource.relations[name].target)
+        types |= _included_types(target, children)
+    return types
+
+
+def _parse_fields(resource: ResourceSchema, includes: dict, args: Mapping[str, str], errors: _Errors) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    for key, value in args.items():
+        match = FIELDS_PARAM.match(key)
+        if not match:
+            continue
+        type_name = match.group(1)
+        target = SCHEMAS.get(type_name)
+        if target is None:
+            continue  # fields of a type this response cannot contain are ignored, like other extras
+        names = _split(value)
+        if not names or any(name not in target.by_name for name in names):
+            errors.add(f"fields.{type_name}", f"The selected fields.{type_name} is invalid.")
+            continue
+        fields[type_name] = names
+    return fields
+
+
+def _coerce(attribute: Attribute, raw: str, key: str, errors: _Errors) -> Any:
+    label = key.replace("[", ".").replace("]", "")
+    try:
+        if attribute.kind == "int":
+            return int(raw)
+        if attribute.kind == "float":
+            return float(raw)
+        if attribute.kind == "bool":
+            lowered = raw.lower()
+            if lowered not in {"true", "false", "1", "0"}:
+                raise ValueError
+            return lowered in {"true", "1"}
+        if attribute.kind == "datetime":
+            parsed = datetime.fromisoformat(raw.replace("Z", "+00:00")) if "T" in raw else datetime.combine(
+                date.fromisoformat(raw), datetime.min.time()
+            )
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        if attribute.kind == "enum" and raw not in attribute.choices:
+            errors.add(label, f"The selected {label} is invalid.")
+            return None
+        return raw
+    except ValueError:
+        expected = {"int": "an integer", "float": "a number", "bool": "true or false", "datetime": "a valid date"}[attribute.kind]
+        errors.add(label, f"The {label} must be {expected}.")
+        return None
+
+
+def _parse_filters(resource: ResourceSchema, args: Mapping[str, str], errors: _Errors) -> tuple[list[ColumnElement], str]:
+    where: list[ColumnElement] = []
+    trashed = "without"
+    for key, value in args.items():
+        match = FILTER_PARAM.match(key)
+        if not match:
+            continue
+        name, operator = match.group(1), match.group(2) or "eq"
+        if name == "trashed" and resource.soft_deletes:
+            if value not in ("with", "only", "without"):
+                errors.add("filter.trashed", "The selected filter.trashed is invalid.")
+            else:
+                trashed = value
+            continue
+        if name not in resource.filters:
+            continue  # unknown filters are ignored, as the original does
+        attribute = resource.by_name[name]
+        label = key.replace("[", ".").replace("]", "")
+        if operator not in OPERATORS_BY_KIND[attribute.kind]:
+            errors.add(label, f"The {operator} operator is not supported for {name}.")
+            continue
+        raw_values = [value] if operator in ("like", "notlike") else _split(value)
+        if not raw_values:
+            errors.add(label, f"The {label} field must have a value.")
+            continue
+        values = [_coerce(attribute, raw, key, errors) for raw in raw_values]
+        if any(v is None for v in values):
+            continue
+        where.append(_condition(attribute.column, operator, values))
+    return where, trashed
+
+
+def _condition(column: ColumnElement, operator: str, values: list[Any]) -> ColumnElement:
+    if operator == "like":
+        return column.ilike(values[0])
+    if operator == "notlike":
+        return not_(column.ilike(values[0]))
+    if operator in ("eq", "ne"):
+        clause = column.in_(values) if len(values) > 1 else column == values[0]
+        return not_(clause) if operator == "ne" else clause
+    first = values[0]
+    return {"lt": column < first, "gt": column > first, "lte": column <= first, "gte": column >= first}[operator]
+
+
+def _parse_sort(resource: ResourceSchema, value: str | None, errors: _Errors) -> list[ColumnElement]:
+    order: list[ColumnElement] = []
+    for part in _split(value):
+        descending = part.startswith("-")
+        name = part[1:] if descending else part
+        if name == "random":
+            order.append(func.random())
+            continue
+        if name not in resource.sorts:
+            errors.add("sort", "The selected sort is invalid.")
+            return []
+        column = resource.by_name[name].column
+        order.append(column.desc() if descending else column.asc())
+    return order
+
+
+def _parse_page(args: Mapping[str, str], errors: _Errors) -> tuple[int, int]:
+    def number(key: str, default: int, maximum: int | None) -> int:
+        raw = args.get(key)
+        label = key.replace("[", ".").replace("]", "")
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            errors.add(label, f"The {label} must be an integer.")
+            return default
+        if value < 1:
+            errors.add(label, f"The {label} must be at least 1.")
+        elif maximum is not None and value > maximum:
+            errors.add(label, f"The {label} must not be greater than {maximum}.")
+        return value
+
+    return number("page[size]", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE), number("page[number]", 1, None)
+
+
+# --------------------------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------------------------
+
+
+def _trashed_clause(resource: ResourceSchema, trashed: str) -> ColumnElement | None:
+    if not resource.soft_deletes:
+        return None
+    deleted_at = resource.table.c.deleted_at
+    if trashed == "only":
+        return deleted_at.is_not(None)
+    if trashed == "without":
+        return deleted_at.is_(None)
+    return None
+
+
+def _columns_for(resource: ResourceSchema, names: Iterable[str], relations: Iterable[Relation]) -> list[ColumnElement]:
+    columns: dict[str, ColumnElement] = {"id": resource.id_column}
+    for name in names:
+        attribute = resource.by_name[name]
+        for column in ((attribute.column,) if attribute.column is not None else ()) + attribute.needs:
+            columns[column.key] = column
+    for relation in relations:
+        if relation.local_key is not None:
+            columns[relation.local_key.key] = relation.local_key
+    return list(columns.values())
+
+
+def _selected_names(resource: ResourceSchema, parsed: ParsedQuery) -> list[str]:
+    if resource.type in parsed.fields:
+        return parsed.fields[resource.type]
+    return list(resource.default_fields or resource.attribute_names())
+
+
+def serialize_row(resource: ResourceSchema, row: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """A row as JSON-ready dict, keys in schema order."""
+    wanted = set(names)
+    body: dict[str, Any] = {}
+    for attribute in resource.attributes:
+        if attribute.name not in wanted:
+            continue
+        if attribute.compute is not None:
+            value = attribute.compute(row)
+        else:
+            value = row[attribute.column.key]
+            if isinstance(value, datetime):
+                value = isoformat(value)
+        body[attribute.name] = value
+    return body
+
+
+def _load_includes(
+    resource: ResourceSchema,
+    rows: list[Mapping[str, Any]],
+    bodies: list[dict[str, Any]],
+    tree: Mapping[str, Any],
+    parsed: ParsedQuery,
+    ctx: QueryContext,
+) -> None:
+    """One query per relation and level, whatever the number of rows."""
+    if not rows:
+        for body in bodies:
+            for name in tree:
+                body[name] = [] if resource.relations[name].many else None
+        return
+    for name, children_tree in tree.items():
+        relation = resource.relations[name]
+        target = schema(relation.target)
+        names = _selected_names(target, parsed)
+        child_relations = [target.relations[child] for child in children_tree]
+        columns = _columns_for(target, names, child_relations)
+        if relation.local_key is not None:
+            wanted_ids = {row[relation.local_key.key] for row in rows} - {None}
+            statement = select(*columns).where(target.id_column.in_(wanted_ids))
+            parent_of = None
+        elif relation.remote_key is not None:
+            parent_ids = {row["id"] for row in rows}
+            statement = select(*columns, relation.remote_key.label(PARENT_KEY)).where(relation.remote_key.in_(parent_ids))
+            parent_of = PARENT_KEY
+        else:
+            parent_column, child_column = relation.pivot
+            parent_ids = {row["id"] for row in rows}
+            statement = (
+                select(*columns, parent_column.label(PARENT_KEY))
+                .join_from(target.table, child_column.table, child_column == target.id_column)
+                .where(parent_column.in_(parent_ids))
+            )
+            parent_of = PARENT_KEY
+        hidden = _trashed_clause(target, "without")
+        if hidden is not None:
+            statement = statement.where(hidden)
+        if relation.visible is not None:
+            clause = relation.visible(ctx)
+            if clause is not None:
+                statement = statement.where(clause)
+        order = relation.order_by() if relation.order_by else (target.default_order() if target.default_order else [target.id_column])
+        statement = statement.order_by(*order)
+        child_rows = [row._mapping for row in db.session.execute(statement)] if (parent_of or wanted_ids) else []
+        child_bodies = [serialize_row(target, row, names) for row in child_rows]
+        if children_tree:
+            _load_includes(target, child_rows, child_bodies, children_tree, parsed, ctx)
+        if parent_of is None:
+            by_id = {row["id"]: body for row, body in zip(child_rows, child_bodies)}
+            for row, body in zip(rows, bodies):
+                body[name] = by_id.get(row[relation.local_key.key])
+        else:
+            grouped: dict[Any, list[dict]] = {}
+            for row, body in zip(child_rows, child_bodies):
+                grouped.setdefault(row[parent_of], []).append(body)
+            for row, body in zip(rows, bodies):
+                body[name] = grouped.get(row["id"], [])
+
+
+def _base_statement(resource: ResourceSchema, parsed: ParsedQuery, base_filter: ColumnElement | None) -> list[ColumnElement]:
+    clauses = list(parsed.where)
+    trashed = _trashed_clause(resource, parsed.trashed)
+    if trashed is not None:
+        clauses.append(trashed)
+    if base_filter is not None:
+        clauses.append(base_filter)
+    return clauses
+
+
+def list_resources(
+    resource: ResourceSchema,
+    args: Mapping[str, str],
+    *,
+    base_filter: ColumnElement | None = None,
+    ctx: QueryContext | None = None,
+    default_order: list[ColumnElement] | None = None,
+) -> dict[str, Any]:
+    """The whole list response body: ``{plural: [...], "links": {...}, "meta": {...}}``."""
+    parsed = parse_query(resource, args)
+    ctx = ctx or QueryContext.current()
+    rows, has_more = fetch_page(resource, parsed, base_filter=base_filter, default_order=default_order)
+    names = _selected_names(resource, parsed)
+    bodies = [serialize_row(resource, row, names) for row in rows]
+    _load_includes(resource, rows, bodies, parsed.includes, parsed, ctx)
+    return {resource.plural: bodies, **pagination(parsed, len(rows), has_more)}
+
+
+def fetch_page(
+    resource: ResourceSchema,
+    parsed: ParsedQuery,
+    *,
+    base_filter: ColumnElement | None = None,
+    default_order: list[ColumnElement] | None = None,
+) -> tuple[list[Mapping[str, Any]], bool]:
+    """The page's rows (one statement) and whether another page follows."""
+    clauses = _base_statement(resource, parsed, base_filter)
+    fallback = default_order or (resource.default_order() if resource.default_order else [])
+    order = [*parsed.order, *fallback, resource.id_column.asc()]  # the id keeps pages stable
+    offset = (parsed.page_number - 1) * parsed.page_size
+    names = _selected_names(resource, parsed)
+    relations = [resource.relations[name] for name in parsed.includes]
+    columns = _columns_for(resource, names, relations)
+    if parsed.random:
+        statement = select(*columns).where(*clauses).order_by(*order).limit(parsed.page_size + 1).offset(offset)
+    else:
+        # Deferred join: the subquery walks only the index to find the page's ids; rows are read by id.
+        page_ids = (
+            select(resource.id_column.label("page_id"))
+            .where(*clauses)
+            .order_by(*order)
+            .limit(parsed.page_size + 1)
+            .offset(offset)
+            .subquery()
+        )
+        statement = select(*columns).join(page_ids, page_ids.c.page_id == resource.id_column).order_by(*order)
+    rows = [row._mapping for row in db.session.execute(statement)]
+    has_more = len(rows) > parsed.page_size
+    return rows[: parsed.page_size], has_more
+
+
+def pagination(parsed: ParsedQuery, count: int, has_more: bool) -> dict[str, Any]:
+    path = request.base_url
+    offset = (parsed.page_number - 1) * parsed.page_size
+    return {
+        "links": {
+            "first": page_url(1),
+            "last": None,  # no total count: it would cost a full scan per request
+            "prev": page_url(parsed.page_number - 1) if parsed.page_number > 1 else None,
+            "next": page_url(parsed.page_number + 1) if has_more else None,
+        },
+        "meta": {
+            "current_page": parsed.page_number,
+            "from": offset + 1 if count else None,
+            "to": offset + count if count else None,
+            "path": path,
+            "per_page": parsed.page_size,
+        },
+    }
+
+
+def page_url(number: int) -> str:
+    """This request's absolute URL with page[number] replaced and every other parameter kept."""
+    params = [(key, value) for key, value in request.args.items(multi=True) if key != "page[number]"]
+    params.append(("page[number]", str(number)))
+    query = "&".join(f"{quote(key, safe='[]')}={quote(value, safe='[],-')}" for key, value in params)
+    return f"{request.base_url}?{query}"
+
+
+def show_resource(
+    resource: ResourceSchema,
+    where: ColumnElement,
+    args: Mapping[str, str],
+    *,
+    ctx: QueryContext | None = None,
+    not_found: str | None = None,
+) -> dict[str, Any]:
+    """``{singular: {...}}`` for the one row matching ``where`` (honouring include, fields and filter[trashed])."""
+    parsed = parse_query(resource, args, paginate=False)
+    ctx = ctx or QueryContext.current()
+    names = _selected_names(resource, parsed)
+    relations = [resource.relations[name] for name in parsed.includes]
+    clauses = [where]
+    trashed = _trashed_clause(resource, parsed.trashed)
+    if trashed is not None:
+        clauses.append(trashed)
+    row = db.session.execute(select(*_columns_for(resource, names, relations)).where(*clauses)).first()
+    if row is None:
+        raise NotFound(not_found or f"No query results for model [{resource.singular.title()}]")
+    rows = [row._mapping]
+    bodies = [serialize_row(resource, rows[0], names)]
+    _load_includes(resource, rows, bodies, parsed.includes, parsed, ctx)
+    return {resource.singular: bodies[0]}
+
+
+def search_clause(columns: Iterable[ColumnElement], text: str) -> ColumnElement:
+    """Case-insensitive "contains" over several columns (for the HTML search boxes)."""
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(*(column.ilike(pattern, escape="\\") for column in columns))
