@@ -532,7 +532,7 @@ def page_url(number: int) -> str:
     """This request's absolute URL with page[number] replaced and every other parameter kept."""
     params = [(key, value) for key, value in request.args.items(multi=True) if key != "page[number]"]
     params.append(("page[number]", str(number)))
-    query = "&".join(f"{quote(key, safe='[]')}={quote(value, safe='[],-')}" for key, value in params)
+    query = "&".join(f"{quote(key, safe='[]')}={quote(value, safe='[],-/:')}" for key, value in params)
     return f"{request.base_url}?{query}"
 
 
