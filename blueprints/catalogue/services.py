@@ -354,3 +354,76 @@ def thumbnail_key(image: Image, width: int) -> str:
             copy.save(buffer, format=original.format or "PNG")
         storage.put_bytes(buffer.getvalue(), key)
     return key
+
+
+# ---------------------------------------------------------------------------------------------
+# Reads for the pages (ORM objects with their loads stated up front)
+# ---------------------------------------------------------------------------------------------
+
+AUDIO_FORMATS = {"mp3": "audio/mpeg", "ogg": "audio/ogg", "flac": "audio/flac"}
+AUDIO_SORTS = {
+    "basename": Audio.basename.asc(),
+    "-basename": Audio.basename.desc(),
+    "-created_at": Audio.created_at.desc(),
+    "size": Audio.size.asc(),
+    "-size": Audio.size.desc(),
+    "duration": Audio.duration.asc(),
+}
+
+
+def browse_audio(search: str = "", sort: str = "basename", fmt: str = "", page: int = 1, per_page: int = 20):
+    from sqlalchemy.orm import selectinload
+
+    from blueprints.common.query import search_clause
+
+    statement = select(Audio).where(Audio.deleted_at.is_(None)).options(selectinload(Audio.videos))
+    if search:
+        statement = statement.where(search_clause([Audio.basename, Audio.filename], search))
+    if fmt in AUDIO_FORMATS:
+        statement = statement.where(Audio.mimetype == AUDIO_FORMATS[fmt])
+    statement = statement.order_by(AUDIO_SORTS.get(sort, Audio.basename.asc()), Audio.id)
+    return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+
+
+def audio_detail(basename: str) -> Audio:
+    from sqlalchemy.orm import selectinload
+
+    audio = db.session.scalar(
+        select(Audio)
+        .where(Audio.basename == basename, Audio.deleted_at.is_(None))
+        .options(selectinload(Audio.videos).selectinload(Video.anime))
+    )
+    if audio is None:
+        raise NotFound(f"No audio named {basename!r}.")
+    return audio
+
+
+def browse_images(facet: str = "", page: int = 1, per_page: int = 24):
+    statement = select(Image).where(Image.deleted_at.is_(None))
+    if facet in IMAGE_FACETS:
+        statement = statement.where(Image.facet == facet)
+    return db.paginate(statement.order_by(Image.id.desc()), page=page, per_page=per_page, error_out=False)
+
+
+def image_detail(image_id: int) -> Image:
+    from sqlalchemy.orm import selectinload
+
+    image = db.session.scalar(
+        select(Image)
+        .where(Image.id == image_id, Image.deleted_at.is_(None))
+        .options(selectinload(Image.anime), selectinload(Image.artists), selectinload(Image.studios))
+    )
+    if image is None:
+        raise NotFound("No such image.")
+    return image
+
+
+def admin_list(resource: CatalogueResource, *, trashed: bool, search: str = "", page: int = 1):
+    from blueprints.common.query import search_clause
+
+    model = resource.model
+    statement = select(model).where(model.deleted_at.is_not(None) if trashed else model.deleted_at.is_(None))
+    searchable = [getattr(model, name) for name in ("basename", "name", "slug", "path") if hasattr(model, name)]
+    if search and searchable:
+        statement = statement.where(search_clause(searchable, search))
+    return db.paginate(statement.order_by(model.id.desc()), page=page, per_page=25, error_out=False)

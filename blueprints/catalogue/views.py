@@ -1,14 +1,15 @@
 """Catalogue pages (audio browser, image gallery, admin) and the file streams behind every `link`."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 
 from blueprints.catalogue import services
+from blueprints.common.htmx import render_page
 from domain import NotFound
 from extensions import db
 from media.streaming import serve_media
-from models.catalogue import Audio, Image, Video
+from models.catalogue import IMAGE_FACETS, Audio, Image, Video
 
 bp = Blueprint("catalogue", __name__)
 
@@ -40,3 +41,56 @@ def stream_image(path: str):
             abort(400, "w must be between 16 and 1024.")
         return serve_media(services.thumbnail_key(image, width), image.mimetype or "image/png", max_age=86400)
     return serve_media(f"images/{image.path}", image.mimetype or "image/png", max_age=86400)
+
+
+# ---------------------------------------------------------------------------------------------
+# Audio browser and image gallery
+# ---------------------------------------------------------------------------------------------
+
+
+@bp.get("/audio")
+def audio_index():
+    search = request.args.get("q", "").strip()[:100]
+    sort = request.args.get("sort", "basename")
+    fmt = request.args.get("format", "")
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    pagination = services.browse_audio(search, sort, fmt, page)
+    return render_page(
+        "catalogue/audio_index.html",
+        "catalogue/_audio_results.html",
+        pagination=pagination,
+        search=search,
+        sort=sort,
+        fmt=fmt,
+        sorts=SORT_LABELS,
+    )
+
+
+SORT_LABELS = {
+    "basename": "Name (A–Z)",
+    "-basename": "Name (Z–A)",
+    "-created_at": "Newest",
+    "-size": "Largest",
+    "size": "Smallest",
+    "duration": "Shortest",
+}
+
+
+@bp.get("/audio/<basename>")
+def audio_detail(basename: str):
+    return render_template("catalogue/audio_detail.html", audio=services.audio_detail(basename))
+
+
+@bp.get("/images")
+def image_index():
+    facet = request.args.get("facet", "")
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    pagination = services.browse_images(facet, page)
+    return render_page(
+        "catalogue/image_index.html", "catalogue/_image_grid.html", pagination=pagination, facet=facet, facets=IMAGE_FACETS
+    )
+
+
+@bp.get("/images/<int:image_id>")
+def image_detail(image_id: int):
+    return render_template("catalogue/image_detail.html", image=services.image_detail(image_id))

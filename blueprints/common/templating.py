@@ -18,12 +18,12 @@ NAVIGATION = (
 
 # Links on the admin dashboard, contributed by each feature's endpoints when present.
 ADMIN_LINKS = (
-    ("Audio", "catalogue.admin_audio", "Create, edit, upload and trash audio tracks"),
-    ("Videos", "catalogue.admin_video", "Videos linked to audio tracks"),
-    ("Images", "catalogue.admin_image", "Cover art and artwork"),
-    ("Anime", "catalogue.admin_anime", "Anime entries"),
-    ("Artists", "catalogue.admin_artist", "Artists"),
-    ("Studios", "catalogue.admin_studio", "Studios"),
+    ("Audio", "catalogue_admin.admin_audio", "Create, edit, upload and trash audio tracks"),
+    ("Videos", "catalogue_admin.admin_video", "Videos linked to audio tracks"),
+    ("Images", "catalogue_admin.admin_image", "Cover art and artwork"),
+    ("Anime", "catalogue_admin.admin_anime", "Anime entries"),
+    ("Artists", "catalogue_admin.admin_artist", "Artists"),
+    ("Studios", "catalogue_admin.admin_studio", "Studios"),
     ("Sounds", "soundboard.admin", "Soundboard clips: upload, modify, delete"),
     ("Milestones", "soundboard.admin_milestones", "Soundboard milestones and notifications"),
 )
