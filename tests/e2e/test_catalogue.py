@@ -1,0 +1,26 @@
+"""Play an audio track in the audio browser and seek in it (the stream must honour Range)."""
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_play_and_seek_in_the_audio_browser(live_server, page):
+    runner = live_server.app.test_cli_runner()
+    assert runner.invoke(args=["seed"]).exit_code == 0
+    range_requests = []
+    page.on("request", lambda r: range_requests.append(r.headers.get("range")) if "/stream/audio/" in r.url else None)
+    page.goto(f"{live_server.url}/audio")
+    page.fill("input[name=q]", "StarlightDrive-OP1")
+    page.wait_for_function("document.querySelectorAll('.audio-row').length === 1")
+    player = page.locator(".audio-row audio").first
+    player.evaluate("a => { a.muted = true; return a.play(); }")
+    page.wait_for_function("document.querySelector('.audio-row audio').currentTime > 0.2")
+    player.evaluate("a => { a.currentTime = 3.0; }")
+    page.wait_for_function(
+        "(() => { const a = document.querySelector('.audio-row audio'); return a.currentTime >= 3.0 && !a.seeking; })()"
+    )
+    seekable_end = player.evaluate("a => a.seekable.length ? a.seekable.end(0) : 0")
+    assert seekable_end >= 3.5
+    assert any(header and header.startswith("bytes=") for header in range_requests)
