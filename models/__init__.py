@@ -2,3 +2,4 @@
 from models.base import Base, SoftDeleteMixin, TimestampMixin, as_utc, isoformat, utcnow  # noqa: F401
 from models.user import ApiToken, Role, User  # noqa: F401
 import models.catalogue  # noqa: F401,E402
+import models.playlist  # noqa: F401,E402

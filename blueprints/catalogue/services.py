@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any, Callable, Mapping
 
+from blinker import Namespace
 from PIL import Image as PILImage, UnidentifiedImageError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +31,10 @@ from models.catalogue import (
     Studio,
     Video,
 )
+
+# Sent inside the transaction that hides or deletes an audio track, before its commit, so other
+# features (playlists) can take it out of their own data atomically.
+audio_leaving = Namespace().signal("audio-leaving")
 
 SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 IMAGE_FORMATS = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"), "WEBP": ("webp", "image/webp"), "GIF": ("gif", "image/gif")}
@@ -251,6 +256,8 @@ def update(resource: CatalogueResource, instance, data: Mapping[str, Any]):
 
 def soft_delete(instance) -> None:
     instance.deleted_at = datetime.now(UTC)
+    if isinstance(instance, Audio):
+        audio_leaving.send(instance, audio_id=instance.id)
     db.session.commit()
 
 
@@ -262,6 +269,8 @@ def restore(instance) -> None:
 def force_delete(resource: CatalogueResource, instance) -> None:
     """Remove the row, then its files (only once the row is surely gone)."""
     files = resource.file_keys(instance)
+    if isinstance(instance, Audio):
+        audio_leaving.send(instance, audio_id=instance.id)
     db.session.delete(instance)
     db.session.commit()
     storage = get_storage()

@@ -1,6 +1,17 @@
 """Playlists: management API, tracks, events and pages."""
 from flask import Flask
 
+from blueprints.catalogue.services import audio_leaving
+from blueprints.playlists import events, schemas  # noqa: F401  (schemas register the query resources)
+from blueprints.playlists.api import api
+from blueprints.playlists.services import remove_audio_everywhere
+
+
+def _take_audio_out_of_playlists(sender, audio_id: int, **extra) -> None:
+    remove_audio_everywhere(audio_id)
+
 
 def register(app: Flask) -> None:
-    """Attach this feature's blueprints (filled in by the playlists issue)."""
+    app.register_blueprint(api)
+    events.connect_activity_log()
+    audio_leaving.connect(_take_audio_out_of_playlists)

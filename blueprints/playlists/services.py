@@ -1,0 +1,450 @@
+"""Playlist use cases: management with the spec's checks, visibility, and the linked list of tracks.
+
+Every track write starts by bumping the playlist's ``lock_version``: on PostgreSQL that UPDATE holds
+the row lock until the commit, on SQLite it takes the database write lock. Either way concurrent
+writers on one playlist run one after another and always read the list as the last one left it.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from flask import current_app
+from sqlalchemy import delete, func, or_, select, update
+
+from blueprints.playlists import events
+from blueprints.playlists.hashids import decode_id, encode_id
+from domain import DomainError, Forbidden, NotFound, ValidationFailed
+from extensions import db
+from media.storage import get_storage
+from models.base import isoformat, utcnow
+from models.catalogue import Audio, Image, Video
+from models.playlist import PRIVATE, PUBLIC, UNLISTED, VISIBILITIES, Playlist, PlaylistTrack, playlist_image
+from models.user import User
+
+PLAYLIST_NOT_FOUND = "No query results for model [Playlist]"
+TRACK_NOT_FOUND = "No query results for model [PlaylistTrack]"
+NAME_MAX = 192
+
+
+class LimitExceeded(DomainError):
+    """The spec's own body for the playlist limit: {"error": "..."}."""
+
+    status = 403
+
+
+# ---------------------------------------------------------------------------------------------
+# Serialisation used by events, exports and write responses
+# ---------------------------------------------------------------------------------------------
+
+
+def playlist_json(playlist: Playlist) -> dict[str, Any]:
+    return {
+        "id": encode_id(playlist.id),
+        "name": playlist.name,
+        "description": playlist.description,
+        "visibility": playlist.visibility,
+        "user_id": playlist.user_id,
+        "first_id": playlist.first_id,
+        "last_id": playlist.last_id,
+        "created_at": isoformat(playlist.created_at),
+        "updated_at": isoformat(playlist.updated_at),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Lookups and visibility
+# ---------------------------------------------------------------------------------------------
+
+
+def visible_clause(user_id: int | None):
+    """Who may open a playlist directly: public and unlisted to anyone, private only to its owner."""
+    allowed = Playlist.visibility.in_([PUBLIC, UNLISTED])
+    return or_(allowed, Playlist.user_id == user_id) if user_id is not None else allowed
+
+
+def listed_clause(user_id: int | None):
+    """Who may find a playlist in lists, searches and includes: public ones, plus the caller's own."""
+    return or_(Playlist.visibility == PUBLIC, Playlist.user_id == user_id) if user_id is not None else Playlist.visibility == PUBLIC
+
+
+def find_visible(hashid: str, user: User | None) -> Playlist:
+    playlist_id = decode_id(hashid)
+    user_id = user.id if user is not None and user.is_authenticated else None
+    playlist = db.session.scalar(select(Playlist).where(Playlist.id == playlist_id, visible_clause(user_id))) if playlist_id else None
+    if playlist is None:
+        raise NotFound(PLAYLIST_NOT_FOUND)
+    return playlist
+
+
+def find_owned(hashid: str, user: User) -> Playlist:
+    """Checks in the spec's order: exists and visible (404), owner (403), feature switch (403)."""
+    playlist = find_visible(hashid, user)
+    if playlist.user_id != user.id:
+        raise Forbidden()
+    require_management_enabled()
+    return playlist
+
+
+def require_management_enabled() -> None:
+    if not current_app.config["ALLOW_PLAYLIST_MANAGEMENT"]:
+        raise Forbidden()
+
+
+# ---------------------------------------------------------------------------------------------
+# Management
+# ---------------------------------------------------------------------------------------------
+
+
+def validate_playlist(data: Any, *, partial: bool) -> dict[str, Any]:
+    if not isinstance(data, Mapping):
+        raise ValidationFailed({"body": ["The request body must be a JSON object."]})
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, Any] = {}
+    if "name" in data or not partial:
+        name = data.get("name")
+        if name is None or (isinstance(name, str) and not name.strip()):
+            errors["name"] = ["The name field is required"]
+        elif not isinstance(name, str):
+            errors["name"] = ["The name field must be a string"]
+        elif len(name.strip()) > NAME_MAX:
+            errors["name"] = [f"The name field must not be greater than {NAME_MAX} characters"]
+        else:
+            clean["name"] = name.strip()
+    if "description" in data:
+        description = data.get("description")
+        if description is not None and not isinstance(description, str):
+            errors["description"] = ["The description field must be a string"]
+        elif description is not None and len(description) > 5000:
+            errors["description"] = ["The description field must not be greater than 5000 characters"]
+        else:
+            clean["description"] = description.strip() if description else None
+    if "visibility" in data or not partial:
+        visibility = data.get("visibility")
+        if visibility is None:
+            errors["visibility"] = ["The visibility field is required"]
+        elif isinstance(visibility, bool) or visibility not in VISIBILITIES:
+            if isinstance(visibility, str) and visibility.isdigit() and int(visibility) in VISIBILITIES:
+                clean["visibility"] = int(visibility)
+            else:
+                errors["visibility"] = ["The selected visibility is invalid"]
+        else:
+            clean["visibility"] = visibility
+    if errors:
+        raise ValidationFailed(errors)
+    return clean
+
+
+def create_playlist(user: User, data: Any) -> Playlist:
+    require_management_enabled()
+    owned = db.session.scalar(select(func.count()).select_from(Playlist).where(Playlist.user_id == user.id))
+    if owned >= current_app.config["PLAYLIST_LIMIT"]:
+        raise LimitExceeded("User has exceeded the playlist limit")
+    playlist = Playlist(user_id=user.id, **validate_playlist(data, partial=False))
+    db.session.add(playlist)
+    db.session.commit()
+    events.playlist_created.send(current_app._get_current_object(), playlist=playlist_json(playlist), user_id=user.id)
+    return playlist
+
+
+def update_playlist(playlist: Playlist, data: Any) -> Playlist:
+    changes = validate_playlist(data, partial=True)
+    for name, value in changes.items():
+        setattr(playlist, name, value)
+    playlist.updated_at = utcnow()
+    db.session.commit()
+    events.playlist_updated.send(current_app._get_current_object(), playlist=playlist_json(playlist), user_id=playlist.user_id)
+    return playlist
+
+
+def delete_playlist(playlist: Playlist) -> None:
+    """Permanent: tracks and images (rows, then files) go in the same transaction as the playlist."""
+    data = playlist_json(playlist)
+    image_rows = db.session.execute(
+        select(Image.id, Image.path).join(playlist_image, playlist_image.c.image_id == Image.id).where(playlist_image.c.playlist_id == playlist.id)
+    ).all()
+    db.session.execute(delete(PlaylistTrack).where(PlaylistTrack.playlist_id == playlist.id))
+    db.session.execute(delete(playlist_image).where(playlist_image.c.playlist_id == playlist.id))
+    if image_rows:
+        db.session.execute(delete(Image).where(Image.id.in_([row.id for row in image_rows])))
+    db.session.execute(delete(Playlist).where(Playlist.id == playlist.id))
+    db.session.commit()
+    storage = get_storage()
+    for row in image_rows:
+        storage.delete(f"images/{row.path}")
+    events.playlist_deleted.send(current_app._get_current_object(), playlist=data, user_id=data["user_id"])
+
+
+def set_cover(playlist: Playlist, image: Image) -> None:
+    """One cover per playlist: replacing it deletes the previous image and its file."""
+    old = db.session.execute(
+        select(Image.id, Image.path).join(playlist_image, playlist_image.c.image_id == Image.id).where(playlist_image.c.playlist_id == playlist.id)
+    ).all()
+    db.session.execute(delete(playlist_image).where(playlist_image.c.playlist_id == playlist.id))
+    if old:
+        db.session.execute(delete(Image).where(Image.id.in_([row.id for row in old])))
+    db.session.execute(playlist_image.insert().values(playlist_id=playlist.id, image_id=image.id))
+    db.session.commit()
+    for row in old:
+        get_storage().delete(f"images/{row.path}")
+
+
+def cover_path(playlist_id: int) -> str | None:
+    return db.session.scalar(
+        select(Image.path).join(playlist_image, playlist_image.c.image_id == Image.id).where(playlist_image.c.playlist_id == playlist_id)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Tracks: the linked list
+# ---------------------------------------------------------------------------------------------
+
+
+def _lock(playlist_id: int) -> Playlist:
+    """Serialise writers on one playlist, then read its current state."""
+    db.session.execute(update(Playlist).where(Playlist.id == playlist_id).values(lock_version=Playlist.lock_version + 1))
+    playlist = db.session.get(Playlist, playlist_id, populate_existing=True)
+    if playlist is None:
+        raise NotFound(PLAYLIST_NOT_FOUND)
+    return playlist
+
+
+def _track_in(playlist_id: int, track_id: Any, field: str) -> PlaylistTrack:
+    if isinstance(track_id, bool) or not isinstance(track_id, int):
+        if isinstance(track_id, str) and track_id.isdigit():
+            track_id = int(track_id)
+        else:
+            raise ValidationFailed({field: [f"The {field} field must be an integer"]})
+    track = db.session.get(PlaylistTrack, track_id, populate_existing=True)
+    if track is None or track.playlist_id != playlist_id:
+        raise ValidationFailed({field: [f"The selected {field} is invalid"]})
+    return track
+
+
+def find_track(playlist: Playlist, track_id: int) -> PlaylistTrack:
+    track = db.session.get(PlaylistTrack, track_id)
+    if track is None or track.playlist_id != playlist.id:
+        raise NotFound(TRACK_NOT_FOUND)
+    return track
+
+
+def _unlink(playlist: Playlist, track: PlaylistTrack) -> None:
+    previous = db.session.get(PlaylistTrack, track.previous_id) if track.previous_id else None
+    following = db.session.get(PlaylistTrack, track.next_id) if track.next_id else None
+    if previous is not None:
+        previous.next_id = track.next_id
+    else:
+        playlist.first_id = track.next_id
+    if following is not None:
+        following.previous_id = track.previous_id
+    else:
+        playlist.last_id = track.previous_id
+    track.previous_id = track.next_id = None
+
+
+def _link(playlist: Playlist, track: PlaylistTrack, *, after: PlaylistTrack | None, before: PlaylistTrack | None) -> None:
+    """Place ``track`` after ``after`` or before ``before``; neither appends."""
+    if after is None and before is None:
+        after = db.session.get(PlaylistTrack, playlist.last_id) if playlist.last_id else None
+        if after is None:  # empty list
+            track.previous_id = track.next_id = None
+            track.position = 0
+            playlist.first_id = playlist.last_id = track.id
+            return
+    if after is not None:
+        following = db.session.get(PlaylistTrack, after.next_id) if after.next_id else None
+        previous = after
+    else:
+        following = before
+        previous = db.session.get(PlaylistTrack, before.previous_id) if before.previous_id else None
+    # Open a gap in the positions right after ``previous`` (one UPDATE, however long the list).
+    new_position = previous.position + 1 if previous is not None else following.position
+    db.session.flush()
+    db.session.execute(
+        update(PlaylistTrack)
+        .where(PlaylistTrack.playlist_id == playlist.id, PlaylistTrack.position >= new_position, PlaylistTrack.id != track.id)
+        .values(position=PlaylistTrack.position + 1)
+        .execution_options(synchronize_session=False)
+    )
+    for loaded in (previous, following):
+        if loaded is not None:
+            db.session.refresh(loaded, ["position"])
+    track.position = new_position
+    track.previous_id = previous.id if previous is not None else None
+    track.next_id = following.id if following is not None else None
+    if previous is not None:
+        previous.next_id = track.id
+    else:
+        playlist.first_id = track.id
+    if following is not None:
+        following.previous_id = track.id
+    else:
+        playlist.last_id = track.id
+
+
+def _placement(playlist: Playlist, data: Mapping[str, Any]) -> tuple[PlaylistTrack | None, PlaylistTrack | None]:
+    if data.get("previous") is not None and data.get("next") is not None:
+        raise ValidationFailed({"previous": ["The previous field prohibits next from being present"]})
+    after = _track_in(playlist.id, data["previous"], "previous") if data.get("previous") is not None else None
+    before = _track_in(playlist.id, data["next"], "next") if data.get("next") is not None else None
+    return after, before
+
+
+def add_track(playlist: Playlist, data: Any) -> PlaylistTrack:
+    if not isinstance(data, Mapping):
+        raise ValidationFailed({"body": ["The request body must be a JSON object."]})
+    audio_id, video_id = data.get("audio_id"), data.get("video_id")
+    errors: dict[str, list[str]] = {}
+    if audio_id is None:
+        errors["audio_id"] = ["The audio id field is required"]
+    elif isinstance(audio_id, bool) or not isinstance(audio_id, int):
+        errors["audio_id"] = ["The audio id field must be an integer"]
+    elif db.session.scalar(select(Audio.id).where(Audio.id == audio_id, Audio.deleted_at.is_(None))) is None:
+        errors["audio_id"] = ["The selected audio id is invalid"]
+    if video_id is not None:
+        if isinstance(video_id, bool) or not isinstance(video_id, int):
+            errors["video_id"] = ["The video id field must be an integer"]
+        elif db.session.scalar(select(Video.audio_id).where(Video.id == video_id, Video.deleted_at.is_(None))) != audio_id:
+            errors["video_id"] = ["The selected video id is invalid"]
+    if errors:
+        raise ValidationFailed(errors)
+    playlist = _lock(playlist.id)
+    limit = current_app.config["PLAYLIST_TRACK_LIMIT"]
+    if playlist.track_count >= limit:
+        db.session.rollback()
+        raise Forbidden(f"The playlist has reached its limit of {limit} tracks.")
+    try:
+        after, before = _placement(playlist, data)
+    except ValidationFailed:
+        db.session.rollback()
+        raise
+    track = PlaylistTrack(playlist_id=playlist.id, audio_id=audio_id, video_id=video_id, position=0)
+    db.session.add(track)
+    db.session.flush()
+    _link(playlist, track, after=after, before=before)
+    playlist.track_count += 1
+    playlist.updated_at = utcnow()
+    db.session.commit()
+    return track
+
+
+def move_track(playlist: Playlist, track_id: int, data: Any) -> PlaylistTrack:
+    if not isinstance(data, Mapping) or (data.get("previous") is None and data.get("next") is None):
+        raise ValidationFailed({"previous": ["The previous field is required when next is not present"]})
+    playlist = _lock(playlist.id)
+    try:
+        track = find_track(playlist, track_id)
+        db.session.refresh(track)
+        after, before = _placement(playlist, data)
+        if track in (after, before):
+            raise ValidationFailed({"previous" if after is track else "next": ["A track cannot be moved next to itself"]})
+    except DomainError:
+        db.session.rollback()
+        raise
+    _unlink(playlist, track)
+    db.session.flush()
+    for neighbour in (after, before):
+        if neighbour is not None:
+            db.session.refresh(neighbour)
+    _link(playlist, track, after=after, before=before)
+    playlist.updated_at = utcnow()
+    db.session.commit()
+    return track
+
+
+def remove_track(playlist: Playlist, track_id: int) -> dict[str, Any]:
+    playlist = _lock(playlist.id)
+    try:
+        track = find_track(playlist, track_id)
+        db.session.refresh(track)
+    except DomainError:
+        db.session.rollback()
+        raise
+    removed = {"track_id": track.id, "audio_id": track.audio_id, "video_id": track.video_id, "previous_id": track.previous_id, "next_id": track.next_id}
+    _unlink(playlist, track)
+    db.session.delete(track)
+    playlist.track_count -= 1
+    playlist.updated_at = utcnow()
+    db.session.commit()
+    return removed
+
+
+def remove_audio_everywhere(audio_id: int) -> None:
+    """Before an audio track is deleted: take it out of every playlist, keeping each chain whole.
+    Runs inside the caller's transaction (no commit)."""
+    tracks = db.session.execute(select(PlaylistTrack.id, PlaylistTrack.playlist_id).where(PlaylistTrack.audio_id == audio_id)).all()
+    for track_id, playlist_id in tracks:
+        playlist = _lock(playlist_id)
+        track = db.session.get(PlaylistTrack, track_id, populate_existing=True)
+        _unlink(playlist, track)
+        db.session.delete(track)
+        playlist.track_count -= 1
+        db.session.flush()
+
+
+def ordered_tracks(playlist: Playlist) -> list[PlaylistTrack]:
+    return list(db.session.scalars(select(PlaylistTrack).where(PlaylistTrack.playlist_id == playlist.id).order_by(PlaylistTrack.position)))
+
+
+def chain_is_consistent(playlist_id: int) -> bool:
+    """Walk the links from first to last: every track exactly once, both directions agree."""
+    playlist = db.session.get(Playlist, playlist_id, populate_existing=True)
+    tracks = {t.id: t for t in db.session.scalars(select(PlaylistTrack).where(PlaylistTrack.playlist_id == playlist_id))}
+    seen, previous, current = [], None, playlist.first_id
+    while current is not None:
+        track = tracks.get(current)
+        if track is None or current in seen or track.previous_id != previous:
+            return False
+        seen.append(current)
+        previous, current = current, track.next_id
+    positions = [tracks[i].position for i in seen]
+    return previous == playlist.last_id and len(seen) == len(tracks) == playlist.track_count and positions == sorted(set(positions))
+
+
+# ---------------------------------------------------------------------------------------------
+# Export and import
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportedTrack:
+    audio: Audio
+    video_id: int | None
+
+
+def export_rows(playlist: Playlist) -> list[tuple[PlaylistTrack, Audio]]:
+    return list(
+        db.session.execute(
+            select(PlaylistTrack, Audio).join(Audio, Audio.id == PlaylistTrack.audio_id).where(PlaylistTrack.playlist_id == playlist.id).order_by(PlaylistTrack.position)
+        ).tuples()
+    )
+
+
+def export_json(playlist: Playlist) -> dict[str, Any]:
+    return {
+        "format": "themeboard.playlist/1",
+        "playlist": {"name": playlist.name, "description": playlist.description, "visibility": playlist.visibility},
+        "tracks": [{"basename": audio.basename, "audio_id": audio.id, "video_id": track.video_id} for track, audio in export_rows(playlist)],
+    }
+
+
+def import_json(user: User, raw: bytes | str) -> tuple[Playlist, int]:
+    """A new playlist from an export; tracks whose audio no longer exists are skipped (and counted)."""
+    try:
+        document = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed({"file": ["The file is not valid JSON."]}) from None
+    if not isinstance(document, dict) or not isinstance(document.get("playlist"), dict) or not isinstance(document.get("tracks"), list):
+        raise ValidationFailed({"file": ["The file is not a Themeboard playlist export."]})
+    meta = document["playlist"]
+    playlist = create_playlist(user, {"name": meta.get("name"), "description": meta.get("description"), "visibility": meta.get("visibility", PRIVATE)})
+    basenames = [t.get("basename") for t in document["tracks"] if isinstance(t, dict) and isinstance(t.get("basename"), str)]
+    audio_ids = dict(db.session.execute(select(Audio.basename, Audio.id).where(Audio.basename.in_(basenames), Audio.deleted_at.is_(None))).tuples())
+    skipped = 0
+    for basename in basenames[: current_app.config["PLAYLIST_TRACK_LIMIT"]]:
+        if basename in audio_ids:
+            add_track(playlist, {"audio_id": audio_ids[basename]})
+        else:
+            skipped += 1
+    return playlist, skipped
