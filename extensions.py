@@ -14,3 +14,6 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 # No default limits: each feature declares its own (the soundboard's click limit).
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+from flask_sock import Sock  # noqa: E402
+
+sock = Sock()  # the soundboard's WebSocket (/ws); routes attach to the soundboard blueprint

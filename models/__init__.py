@@ -3,3 +3,4 @@ from models.base import Base, SoftDeleteMixin, TimestampMixin, as_utc, isoformat
 from models.user import ApiToken, Role, User  # noqa: F401
 import models.catalogue  # noqa: F401,E402
 import models.playlist  # noqa: F401,E402
+import models.soundboard  # noqa: F401,E402

@@ -440,7 +440,8 @@ def import_json(user: User, raw: bytes | str) -> tuple[Playlist, int]:
     meta = document["playlist"]
     playlist = create_playlist(user, {"name": meta.get("name"), "description": meta.get("description"), "visibility": meta.get("visibility", PRIVATE)})
     basenames = [t.get("basename") for t in document["tracks"] if isinstance(t, dict) and isinstance(t.get("basename"), str)]
-    audio_ids = dict(db.session.execute(select(Audio.basename, Audio.id).where(Audio.basename.in_(basenames), Audio.deleted_at.is_(None))).tuples())
+    rows = db.session.execute(select(Audio.basename, Audio.id).where(Audio.basename.in_(basenames), Audio.deleted_at.is_(None)))
+    audio_ids = {basename: audio_id for basename, audio_id in rows}
     skipped = 0
     for basename in basenames[: current_app.config["PLAYLIST_TRACK_LIMIT"]]:
         if basename in audio_ids:

@@ -1,6 +1,11 @@
 """The soundboard: sounds, clicks, live counters, statistics, milestones, admin upload."""
 from flask import Flask
 
+from blueprints.soundboard import seed  # noqa: F401  (registers the demo sounds step)
+from blueprints.soundboard.api import api
+from blueprints.soundboard.views import bp
+
 
 def register(app: Flask) -> None:
-    """Attach this feature's blueprints (filled in by the soundboard issue)."""
+    app.register_blueprint(bp)
+    app.register_blueprint(api)

@@ -1,0 +1,82 @@
+"""Per-process live machinery: the click recorder (group commit) and the broadcaster, made on first use."""
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+from flask import Flask, current_app
+
+from blueprints.soundboard import services
+from blueprints.soundboard.broadcast import InProcessBroadcaster, make_broadcaster
+from blueprints.soundboard.clicks import BatchResult, Click, ClickRecorder
+
+SUMMARY_MAX_AGE = 1.0  # seconds: the summary rides on counterUpdate without a query per click
+
+
+class Live:
+    def __init__(self, app: Flask):
+        self.app = app
+        self.broadcaster: InProcessBroadcaster = make_broadcaster(app.config.get("REDIS_URL"), app.config.get("SOUNDBOARD_CHANNEL"))
+        self.recorder = ClickRecorder(app, on_commit=self._after_commit)
+        self._summary: dict[str, Any] | None = None
+        self._summary_at = 0.0
+        self._connections: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def summary(self, counter: int | None = None) -> dict[str, Any]:
+        if self._summary is None or time.monotonic() - self._summary_at > SUMMARY_MAX_AGE:
+            with self.app.app_context():
+                self._summary = services.summary()
+            self._summary_at = time.monotonic()
+        current = dict(self._summary)
+        if counter is not None:
+            current["alltime"] = counter
+        return current
+
+    def _after_commit(self, result: BatchResult) -> None:
+        """Acknowledge a committed batch to everyone: the counter, sound counts, milestones."""
+        self.broadcaster.publish(
+            {"type": "counterUpdate", "counter": result.counter, "statistics": {"summary": self.summary(result.counter)}}
+        )
+        for filename, count in result.sound_counts.items():
+            self.broadcaster.publish({"type": "soundClick", "soundFilename": filename, "count": count})
+        for milestone in result.milestones:
+            self.broadcaster.publish(
+                {"type": "notification", "text": f"Milestone reached: {milestone['count']:,} clicks!", "duration": 10, "milestone": milestone}
+            )
+
+    def click(self, kind: str, sound_filename: str | None) -> BatchResult:
+        return self.recorder.record(Click(kind, sound_filename))
+
+    def open_connection(self, address: str) -> bool:
+        limit = self.app.config["WS_CONNECTIONS_PER_ADDRESS"]
+        with self._lock:
+            if self._connections[address] >= limit:
+                return False
+            self._connections[address] += 1
+            return True
+
+    def close_connection(self, address: str) -> None:
+        with self._lock:
+            self._connections[address] -= 1
+            if self._connections[address] <= 0:
+                del self._connections[address]
+
+
+_create_lock = threading.Lock()
+
+
+def live() -> Live:
+    app = current_app._get_current_object()
+    if "soundboard_live" not in app.extensions:
+        with _create_lock:
+            if "soundboard_live" not in app.extensions:
+                app.extensions["soundboard_live"] = Live(app)
+    return app.extensions["soundboard_live"]
+
+
+def announce(kind: str, **payload: Any) -> None:
+    """soundUpload / soundModify / soundDelete / notification to every open page."""
+    live().broadcaster.publish({"type": kind, **payload})

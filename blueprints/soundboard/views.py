@@ -1,0 +1,99 @@
+"""Soundboard pages and the clip files."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from sqlalchemy import select
+
+from blueprints.common.auth import admin_page_required
+from blueprints.soundboard import services
+from blueprints.soundboard.ws import websocket
+from domain import NotFound
+from extensions import db, sock
+from media.streaming import serve_media
+from models.soundboard import DEFAULT_THEME, Sound
+
+bp = Blueprint("soundboard", __name__)
+sock.route("/ws", bp=bp)(websocket)
+
+
+def _theme() -> str:
+    theme = request.args.get("theme", DEFAULT_THEME)
+    return theme if services.THEME.match(theme) else DEFAULT_THEME
+
+
+def _page_context(theme: str) -> dict:
+    primary, secondary = services.THEME_COLOURS.get(theme, services.THEME_COLOURS[DEFAULT_THEME])
+    return {"theme": theme, "themes": services.themes(), "primary": primary, "secondary": secondary}
+
+
+def sound_url(sound: Sound) -> str:
+    from flask import url_for
+
+    return url_for("soundboard.sound_file", theme=sound.theme, source=services.source_slug(sound.source), filename=sound.filename)
+
+
+@bp.app_template_global("sound_url")
+def _sound_url(sound: Sound) -> str:
+    return sound_url(sound)
+
+
+@bp.get("/sounds/<theme>/<source>/<filename>.mp3")
+def sound_file(theme: str, source: str, filename: str):
+    sound = db.session.scalar(select(Sound).where(Sound.filename == filename, Sound.theme == theme))
+    if sound is None or services.source_slug(sound.source) != source:
+        raise NotFound("Sound not found.")
+    return serve_media(services.storage_key(sound.filename), "audio/mpeg", download_name=f"{filename}.mp3")
+
+
+@bp.get("/soundboard")
+def index():
+    theme = _theme()
+    all_sounds = services.list_sounds({"theme": theme})
+    return render_template(
+        "soundboard/index.html",
+        counter=services.counter(),
+        summary=services.summary(),
+        sounds=all_sounds,
+        **_page_context(theme),
+    )
+
+
+@bp.get("/soundboard/board")
+def board():
+    theme = _theme()
+    return render_template("soundboard/board.html", groups=services.sounds_by_source(theme), **_page_context(theme))
+
+
+@bp.get("/soundboard/rankings")
+def rankings():
+    theme = _theme()
+    return render_template("soundboard/rankings.html", sounds=services.ranking(theme), **_page_context(theme))
+
+
+@bp.get("/soundboard/statistics")
+def statistics():
+    theme = _theme()
+    chart = services.chart_data()
+    peak = max((row["count"] for row in chart), default=0) or 1
+    return render_template(
+        "soundboard/statistics.html",
+        summary=services.summary(),
+        chart=chart,
+        peak=peak,
+        milestones=services.milestones(),
+        **_page_context(theme),
+    )
+
+
+@bp.get("/soundboard/admin")
+@admin_page_required
+def admin():
+    theme = _theme()
+    return render_template("soundboard/admin.html", sounds=services.list_sounds({}), **_page_context(theme))
+
+
+@bp.get("/soundboard/admin/milestones")
+@admin_page_required
+def admin_milestones():
+    theme = _theme()
+    return render_template("soundboard/admin_milestones.html", milestones=services.milestones(), counter=services.counter(), **_page_context(theme))

@@ -1,0 +1,95 @@
+"""The WebSocket at /ws, speaking the original soundboard's protocol.
+
+Client: {"type": "click", "soundFilename": ...} (big button) and {"type": "sbClick", ...} (board).
+Server: counterUpdate, soundClick, crazyMode (to everyone but the clicker), notification,
+soundUpload / soundModify / soundDelete. Unknown or malformed messages are ignored; clicks over the
+address's rate limit are dropped. A click is acknowledged by the counterUpdate (or soundClick) its
+committed batch causes, never before the commit.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+
+from flask import current_app, request
+from limits import parse
+from simple_websocket import ConnectionClosed
+
+from blueprints.soundboard import services
+from blueprints.soundboard.live import live
+from extensions import limiter
+
+log = logging.getLogger(__name__)
+
+
+def _address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _allowed(address: str) -> bool:
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return True
+    return limiter.limiter.hit(parse(current_app.config["CLICK_RATE_LIMIT"]), "ws-click", address)
+
+
+def websocket(ws) -> None:
+    state = live()
+    address = _address()
+    if not state.open_connection(address):
+        ws.close(reason=1008, message="Too many connections from this address.")
+        return
+    subscription = state.broadcaster.subscribe()
+    closed = threading.Event()
+
+    def pump() -> None:
+        """Send what the broadcaster delivers to this connection, in order."""
+        while not closed.is_set():
+            message = subscription.get(timeout=1.0)
+            if message is None:
+                continue
+            try:
+                ws.send(json.dumps(message))
+            except (ConnectionClosed, OSError):
+                closed.set()
+
+    sender = threading.Thread(target=pump, name="ws-sender", daemon=True)
+    sender.start()
+    try:
+        current = services.counter()
+        ws.send(json.dumps({"type": "counterUpdate", "counter": current, "statistics": {"summary": state.summary(current)}}))
+        while not closed.is_set():
+            raw = ws.receive(timeout=30)
+            if raw is None:
+                continue
+            handle_message(state, subscription.id, address, raw)
+    except ConnectionClosed:
+        pass
+    finally:
+        closed.set()
+        subscription.close()
+        state.close_connection(address)
+
+
+def handle_message(state, connection_id: str, address: str, raw) -> None:
+    try:
+        message = json.loads(raw)
+    except (TypeError, ValueError):
+        return
+    if not isinstance(message, dict) or message.get("type") not in ("click", "sbClick"):
+        return
+    filename = message.get("soundFilename")
+    if filename is not None and not isinstance(filename, str):
+        return
+    if not _allowed(address):
+        return  # over the limit: dropped, as the protocol has no error message
+    kind = message["type"]
+    if kind == "sbClick" and not filename:
+        return
+    try:
+        state.click(kind, filename[:64] if filename else None)
+    except Exception:  # noqa: BLE001 - a failed commit is simply not acknowledged
+        log.exception("A WebSocket click could not be counted")
+        return
+    if kind == "click" and filename:
+        state.broadcaster.publish({"type": "crazyMode", "soundFilename": filename[:64]}, exclude=connection_id)

@@ -1,0 +1,57 @@
+"""The soundboard: clips, the global counter, daily statistics and milestones."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, utcnow
+
+DEFAULT_THEME = "megumin"
+
+
+class Sound(Base):
+    __tablename__ = "sound"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(64), unique=True)
+    displayname: Mapped[str | None] = mapped_column(String(128))
+    source: Mapped[str | None] = mapped_column(String(128), index=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    theme: Mapped[str] = mapped_column(String(32), default=DEFAULT_THEME, index=True)
+    # Measured at upload: the gain (dB) that brings this clip to the board's common loudness.
+    gain_db: Mapped[float] = mapped_column(Float, default=0.0)
+    duration: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def on_board(self) -> bool:
+        """Sounds without a displayname or source only play from the big button."""
+        return bool(self.displayname) and bool(self.source)
+
+
+class GlobalCounter(Base):
+    """One row (id 1): the big button's total."""
+
+    __tablename__ = "global_counter"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DailyStatistic(Base):
+    __tablename__ = "daily_statistic"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    date: Mapped[date] = mapped_column(Date, unique=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Milestone(Base):
+    __tablename__ = "milestone"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, unique=True)
+    reached: Mapped[bool] = mapped_column(Boolean, default=False)
+    reached_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
