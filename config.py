@@ -58,6 +58,7 @@ def load_config(instance_path: str) -> dict:
         "MAX_UPLOAD_MB": _int("MAX_UPLOAD_MB", 50),
         "HASHIDS_SALT": os.environ.get("HASHIDS_SALT") or None,  # falls back to SECRET_KEY
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "SOUNDBOARD_CHANNEL": os.environ.get("SOUNDBOARD_CHANNEL", "themeboard:soundboard"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI")
         or os.environ.get("REDIS_URL")
         or "memory://",

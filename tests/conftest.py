@@ -6,11 +6,13 @@ is set (the schema is created once per run and every table is emptied after each
 from __future__ import annotations
 
 import os
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import event, text
+from werkzeug.serving import make_server
 
 from app import create_app
 from config import normalise_database_url
@@ -136,3 +138,51 @@ def audio_file(tmp_path):
         return make_audio_file(path, fmt, kind=kind, seed=made["n"], seconds=seconds)
 
     return make
+
+
+class LiveServer:
+    def __init__(self, app):
+        self.app = app
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.port = self._server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> "LiveServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture()
+def live_server_factory(tmp_path):
+    servers: list[LiveServer] = []
+
+    def factory(**config) -> LiveServer:
+        settings = {"WTF_CSRF_ENABLED": True, "SERVER_NAME": None, "RATELIMIT_ENABLED": False}
+        settings.update(config)
+        app = make_app(tmp_path, **settings)
+        _prepare_schema(app)
+        server = LiveServer(app).start()
+        servers.append(server)
+        return server
+
+    yield factory
+    for server in servers:
+        server.stop()
+    if servers:
+        _empty_tables(servers[0].app)
+        from extensions import db
+
+        for server in servers:
+            with server.app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+
+
+@pytest.fixture()
+def live_server(live_server_factory) -> LiveServer:
+    return live_server_factory()

@@ -303,7 +303,10 @@ def summary() -> dict[str, Any]:
 
 def chart_data(months: int = 12) -> list[dict[str, Any]]:
     today = datetime.now(UTC).date()
-    first = (today.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
+    year, month = today.year, today.month - (months - 1)
+    while month < 1:
+        year, month = year - 1, month + 12
+    first = date(year, month, 1)
     rows = db.session.execute(select(DailyStatistic.date, DailyStatistic.count).where(DailyStatistic.date >= first)).all()
     totals: dict[str, int] = {}
     cursor = first

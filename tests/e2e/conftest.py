@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from tests.conftest import _empty_tables, _prepare_schema, make_app
 from tests.factories import PASSWORD
 
 CHROMIUM_CANDIDATES = (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", "/usr/bin/chromium-browser")
@@ -52,54 +49,6 @@ def require_browser_or_skip() -> str:
             pytest.fail(f"Browser tests cannot run in CI: {reason}")
         pytest.skip(f"Browser tests skipped: {reason}")
     return executable
-
-
-class LiveServer:
-    def __init__(self, app):
-        self.app = app
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.port = self._server.server_port
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def start(self) -> "LiveServer":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._thread.join(timeout=5)
-
-
-@pytest.fixture()
-def live_server_factory(tmp_path):
-    servers: list[LiveServer] = []
-
-    def factory(**config) -> LiveServer:
-        settings = {"WTF_CSRF_ENABLED": True, "SERVER_NAME": None, "RATELIMIT_ENABLED": False}
-        settings.update(config)
-        app = make_app(tmp_path, **settings)
-        _prepare_schema(app)
-        server = LiveServer(app).start()
-        servers.append(server)
-        return server
-
-    yield factory
-    for server in servers:
-        server.stop()
-    if servers:
-        _empty_tables(servers[0].app)
-        from extensions import db
-
-        for server in servers:
-            with server.app.app_context():
-                db.session.remove()
-                db.engine.dispose()
-
-
-@pytest.fixture()
-def live_server(live_server_factory) -> LiveServer:
-    return live_server_factory()
 
 
 @pytest.fixture(scope="session")
