@@ -64,7 +64,10 @@ def load_config(instance_path: str) -> dict:
         or "memory://",
         "CLICK_RATE_LIMIT": os.environ.get("CLICK_RATE_LIMIT", "20/second"),
         "WS_CONNECTIONS_PER_ADDRESS": _int("WS_CONNECTIONS_PER_ADDRESS", 20),
-        "SEED_ON_START": _bool(os.environ.get("SEED_ON_START"), False),
+        # Tracks v1: signed upload URLs and background processing.
+        "TRACKS_UPLOAD_TTL": _int("TRACKS_UPLOAD_TTL", 3600),  # seconds a signed upload URL works
+        "TRACKS_PROCESSING_LEASE_SECONDS": _int("TRACKS_PROCESSING_LEASE_SECONDS", 120),  # then re-queued
+        "TRACKS_SWEEP_SECONDS": _int("TRACKS_SWEEP_SECONDS", 30),  # how often each process looks for stuck tracks
         # Forms: tokens valid for the session's lifetime (htmx pages stay open for long).
         "WTF_CSRF_TIME_LIMIT": None,
         # CSRF is checked in one before_request hook so that bearer-token requests skip it.

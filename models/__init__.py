@@ -4,3 +4,4 @@ from models.user import ApiToken, Role, User  # noqa: F401
 import models.catalogue  # noqa: F401,E402
 import models.playlist  # noqa: F401,E402
 import models.soundboard  # noqa: F401,E402
+import models.tracks  # noqa: F401,E402

@@ -122,6 +122,8 @@ def default_message(family: ApiFamily, status: int, fallback: str) -> str:
 def error_response(status: int, message: str | None = None, errors: dict | None = None) -> Response:
     """Answer an error in the format of whatever the current request hit."""
     family = family_for(request.path)
+    if family is TRACKS and status == 422:
+        status = 400  # Tracks v1 reports every validation error as 400
     if family is None:
         response = Response(
             render_template("errors/error.html", status=status, message=message or DEFAULT_MESSAGES.get(status, "Error")),
