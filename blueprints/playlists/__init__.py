@@ -5,6 +5,7 @@ from blueprints.catalogue.services import audio_leaving
 from blueprints.playlists import events, schemas  # noqa: F401  (schemas register the query resources)
 from blueprints.playlists.api import api
 from blueprints.playlists.services import remove_audio_everywhere
+from blueprints.playlists.views import bp
 
 
 def _take_audio_out_of_playlists(sender, audio_id: int, **extra) -> None:
@@ -13,5 +14,6 @@ def _take_audio_out_of_playlists(sender, audio_id: int, **extra) -> None:
 
 def register(app: Flask) -> None:
     app.register_blueprint(api)
+    app.register_blueprint(bp)
     events.connect_activity_log()
     audio_leaving.connect(_take_audio_out_of_playlists)

@@ -7,7 +7,6 @@ writers on one playlist run one after another and always read the list as the la
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any, Mapping
 
 from flask import current_app
@@ -407,18 +406,14 @@ def chain_is_consistent(playlist_id: int) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ExportedTrack:
-    audio: Audio
-    video_id: int | None
-
-
 def export_rows(playlist: Playlist) -> list[tuple[PlaylistTrack, Audio]]:
-    return list(
-        db.session.execute(
-            select(PlaylistTrack, Audio).join(Audio, Audio.id == PlaylistTrack.audio_id).where(PlaylistTrack.playlist_id == playlist.id).order_by(PlaylistTrack.position)
-        ).tuples()
+    statement = (
+        select(PlaylistTrack, Audio)
+        .join(Audio, Audio.id == PlaylistTrack.audio_id)
+        .where(PlaylistTrack.playlist_id == playlist.id)
+        .order_by(PlaylistTrack.position)
     )
+    return [(track, audio) for track, audio in db.session.execute(statement)]
 
 
 def export_json(playlist: Playlist) -> dict[str, Any]:
@@ -449,3 +444,36 @@ def import_json(user: User, raw: bytes | str) -> tuple[Playlist, int]:
         else:
             skipped += 1
     return playlist, skipped
+
+
+# ---------------------------------------------------------------------------------------------
+# Reads for the pages
+# ---------------------------------------------------------------------------------------------
+
+
+def browse_public(search: str = "", page: int = 1, per_page: int = 20):
+    from blueprints.common.query import search_clause
+
+    statement = select(Playlist).where(Playlist.visibility == PUBLIC)
+    if search:
+        statement = statement.where(search_clause([Playlist.name, Playlist.description], search))
+    return db.paginate(statement.order_by(Playlist.updated_at.desc(), Playlist.id.desc()), page=page, per_page=per_page, error_out=False)
+
+
+def playlists_of(user: User) -> list[Playlist]:
+    return list(db.session.scalars(select(Playlist).where(Playlist.user_id == user.id).order_by(Playlist.created_at.desc(), Playlist.id.desc())))
+
+
+def activity_of(user: User, limit: int = 20):
+    from models.playlist import PlaylistActivity
+
+    return list(
+        db.session.scalars(select(PlaylistActivity).where(PlaylistActivity.user_id == user.id).order_by(PlaylistActivity.id.desc()).limit(limit))
+    )
+
+
+def owner_names(playlists: list[Playlist]) -> dict[int, str]:
+    ids = {p.user_id for p in playlists}
+    if not ids:
+        return {}
+    return {user_id: name for user_id, name in db.session.execute(select(User.id, User.name).where(User.id.in_(ids)))}
