@@ -59,6 +59,7 @@ def load_config(instance_path: str) -> dict:
         "HASHIDS_SALT": os.environ.get("HASHIDS_SALT") or None,  # falls back to SECRET_KEY
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "SOUNDBOARD_CHANNEL": os.environ.get("SOUNDBOARD_CHANNEL", "themeboard:soundboard"),
+        "API_CACHE_DISABLED": _bool(os.environ.get("API_CACHE_DISABLED"), False),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI")
         or os.environ.get("REDIS_URL")
         or "memory://",

@@ -5,3 +5,4 @@ import models.catalogue  # noqa: F401,E402
 import models.playlist  # noqa: F401,E402
 import models.soundboard  # noqa: F401,E402
 import models.tracks  # noqa: F401,E402
+import models.cache  # noqa: F401,E402

@@ -43,7 +43,10 @@ class TimestampMixin:
 
 
 class SoftDeleteMixin:
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None, index=True)
+    # Not indexed by default: with an index SQLite's planner (without statistics) prefers it to the
+    # selective foreign-key index of an include and scans every row. Lists that page through a whole
+    # table declare their own (see Audio).
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
     @property
     def is_trashed(self) -> bool:

@@ -1,7 +1,7 @@
 """The theme library: audio tracks, their videos, images, and the anime, artists and studios they belong to."""
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Float, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, SoftDeleteMixin, TimestampMixin
@@ -29,6 +29,8 @@ anime_studio = _pivot("anime_studio", "anime", "studio")
 
 class Audio(TimestampMixin, SoftDeleteMixin, Base):
     __tablename__ = "audio"
+    # The list's "not trashed, by id" page walks this index alone, even deep into the table.
+    __table_args__ = (Index("ix_audio_deleted_at", "deleted_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     basename: Mapped[str] = mapped_column(String(192), unique=True)
@@ -64,6 +66,12 @@ class Anime(TimestampMixin, SoftDeleteMixin, Base):
 
 class Video(TimestampMixin, SoftDeleteMixin, Base):
     __tablename__ = "video"
+    # Includes ask for "videos of these parents that are not trashed": with both columns in one index
+    # SQLite's planner never prefers the (unselective) deleted_at index and scans every video.
+    __table_args__ = (
+        Index("ix_video_audio_id_deleted_at", "audio_id", "deleted_at"),
+        Index("ix_video_anime_id_deleted_at", "anime_id", "deleted_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     basename: Mapped[str] = mapped_column(String(192), unique=True)
@@ -79,8 +87,8 @@ class Video(TimestampMixin, SoftDeleteMixin, Base):
     uncen: Mapped[bool] = mapped_column(Boolean, default=False)
     overlap: Mapped[str] = mapped_column(String(16), default="None")
     tags: Mapped[str | None] = mapped_column(String(64))
-    audio_id: Mapped[int | None] = mapped_column(ForeignKey("audio.id", ondelete="SET NULL"), index=True)
-    anime_id: Mapped[int | None] = mapped_column(ForeignKey("anime.id", ondelete="SET NULL"), index=True)
+    audio_id: Mapped[int | None] = mapped_column(ForeignKey("audio.id", ondelete="SET NULL"))
+    anime_id: Mapped[int | None] = mapped_column(ForeignKey("anime.id", ondelete="SET NULL"))
 
     audio: Mapped[Audio | None] = relationship(back_populates="videos", lazy="raise_on_sql")
     anime: Mapped[Anime | None] = relationship(back_populates="videos", lazy="raise_on_sql")

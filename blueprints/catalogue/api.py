@@ -6,6 +6,7 @@ from flask import Blueprint, jsonify, request
 from blueprints.catalogue import schemas, services
 from blueprints.catalogue.services import CatalogueResource
 from blueprints.common.auth import api_admin_required
+from blueprints.common.cache import cached_json, versioned_tables
 from blueprints.common.query import ResourceSchema, list_resources, show_resource
 from domain import ValidationFailed
 
@@ -40,9 +41,11 @@ def one(resource: CatalogueResource, query_schema: ResourceSchema, instance, sta
 def make_routes(name: str, resource: CatalogueResource, query_schema: ResourceSchema) -> None:
     converter = "<int:key>" if resource.key == "id" else "<key>"
 
+    @cached_json
     def index():
         return jsonify(list_resources(query_schema, request.args))
 
+    @cached_json
     def show(key):
         where = resource.key_column == key
         return jsonify(show_resource(query_schema, where, request.args, not_found=f"No query results for model [{resource.label}] {key}"))
@@ -97,5 +100,6 @@ def make_routes(name: str, resource: CatalogueResource, query_schema: ResourceSc
     api.add_url_rule(f"/forceDelete/{name}/{converter}", f"{name}_force_delete", force_delete, methods=["DELETE"])
 
 
+versioned_tables("audio", "video", "image", "anime", "artist", "studio")
 for _name, (_resource, _schema) in RESOURCES.items():
     make_routes(_name, _resource, _schema)

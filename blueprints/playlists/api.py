@@ -5,6 +5,7 @@ from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
 from blueprints.common.auth import api_login_required
+from blueprints.common.cache import cached_json, versioned_tables
 from blueprints.common.query import list_resources, show_resource
 from blueprints.playlists import services
 from blueprints.playlists.schemas import PLAYLIST, TRACK
@@ -12,6 +13,7 @@ from blueprints.playlists.services import LimitExceeded
 from models.playlist import PUBLIC, Playlist, PlaylistTrack
 
 api = Blueprint("playlists_api", __name__)
+versioned_tables("playlist", "playlist_track", "playlist_image", "users")
 
 
 @api.errorhandler(LimitExceeded)
@@ -36,6 +38,7 @@ def _json():
 
 
 @api.get("/api/playlist")
+@cached_json
 def index():
     """Public playlists only: unlisted and private ones never appear in a list or a search."""
     return jsonify(list_resources(PLAYLIST, request.args, base_filter=Playlist.visibility == PUBLIC))
@@ -43,6 +46,7 @@ def index():
 
 @api.get("/api/me/playlist")
 @api_login_required
+@cached_json
 def mine():
     return jsonify(
         list_resources(
@@ -55,6 +59,7 @@ def mine():
 
 
 @api.get("/api/playlist/<hashid>")
+@cached_json
 def show(hashid: str):
     playlist = services.find_visible(hashid, _caller())
     return _playlist_body(playlist)
@@ -91,12 +96,14 @@ def _track_body(track_id: int, status: int = 200):
 
 
 @api.get("/api/playlist/<hashid>/track")
+@cached_json
 def track_index(hashid: str):
     playlist = services.find_visible(hashid, _caller())
     return jsonify(list_resources(TRACK, request.args, base_filter=PlaylistTrack.playlist_id == playlist.id))
 
 
 @api.get("/api/playlist/<hashid>/track/<int:track_id>")
+@cached_json
 def track_show(hashid: str, track_id: int):
     playlist = services.find_visible(hashid, _caller())
     services.find_track(playlist, track_id)
