@@ -40,6 +40,8 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # A failing limit storage (Redis down, or a race in the in-memory one) must not fail requests.
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter.init_app(app)
     from blueprints.common.auth import register_auth
 

@@ -18,13 +18,31 @@ log = logging.getLogger(__name__)
 QUEUE_SIZE = 256  # a client this far behind gets dropped messages rather than slowing everyone
 
 
+def text_frame(text: str) -> bytes:
+    """One unmasked, unfragmented WebSocket text frame (RFC 6455, section 5.2).
+
+    A broadcast is framed once and the same bytes go to every connection: letting the WebSocket
+    library frame (and, with permessage-deflate, compress) it again per connection made the
+    fan-out the soundboard's bottleneck. An uncompressed frame is valid under permessage-deflate.
+    """
+    payload = text.encode()
+    size = len(payload)
+    if size < 126:
+        header = bytes([0x81, size])
+    elif size < 1 << 16:
+        header = bytes([0x81, 126]) + size.to_bytes(2, "big")
+    else:
+        header = bytes([0x81, 127]) + size.to_bytes(8, "big")
+    return header + payload
+
+
 class Subscription:
     def __init__(self, broadcaster: "InProcessBroadcaster"):
         self.id = uuid.uuid4().hex
-        self.messages: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=QUEUE_SIZE)
+        self.messages: queue.Queue[bytes] = queue.Queue(maxsize=QUEUE_SIZE)  # framed once, sent as is
         self._broadcaster = broadcaster
 
-    def get(self, timeout: float | None = None) -> dict[str, Any] | None:
+    def get(self, timeout: float | None = None) -> bytes | None:
         try:
             return self.messages.get(timeout=timeout)
         except queue.Empty:
@@ -50,14 +68,16 @@ class InProcessBroadcaster:
             self._subscriptions.pop(subscription.id, None)
 
     def publish(self, message: dict[str, Any], *, exclude: str | None = None) -> None:
-        self._deliver(message, exclude)
+        self._deliver(json.dumps(message), exclude)
 
-    def _deliver(self, message: dict[str, Any], exclude: str | None) -> None:
+    def _deliver(self, message: str, exclude: str | None) -> None:
+        """``message`` is already JSON; it is framed once here, not once per connection."""
         with self._lock:
             targets = [s for key, s in self._subscriptions.items() if key != exclude]
+        frame = text_frame(message)
         for subscription in targets:
             try:
-                subscription.messages.put_nowait(message)
+                subscription.messages.put_nowait(frame)
             except queue.Full:
                 pass
 
@@ -80,7 +100,7 @@ class RedisBroadcaster(InProcessBroadcaster):
         self._thread.start()
 
     def publish(self, message: dict[str, Any], *, exclude: str | None = None) -> None:
-        self._redis.publish(self.channel, json.dumps({"message": message, "exclude": exclude}))
+        self._redis.publish(self.channel, json.dumps({"message": json.dumps(message), "exclude": exclude}))
 
     def _listen(self) -> None:
         while True:

@@ -3,22 +3,30 @@
 Every click (HTTP or WebSocket) is handed to this process's ``ClickRecorder`` and its caller waits
 until the transaction holding it has committed; only then is it acknowledged. A single committer
 thread takes everything that queued up while the previous transaction ran and applies it as one
-transaction of atomic ``UPDATE ... SET count = count + n`` statements, so under load many clicks
-share one commit (and one fsync) without any acknowledged click ever living only in memory.
-Several workers or servers stay correct because each increment is atomic in the database.
+transaction of atomic increments (``UPDATE ... SET count = count + n``, and an upsert for today's
+row), so under load many clicks share one commit without any acknowledged click ever living only
+in memory. Several workers or servers stay correct because each increment is atomic in the
+database. On SQLite the committers of several worker processes queue on a file lock instead of
+SQLite's busy handler, which sleeps in steps of milliseconds and would throttle them.
 """
 from __future__ import annotations
 
+import fcntl
 import logging
 import queue
 import threading
+import time
 from collections import Counter
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
@@ -26,6 +34,7 @@ from models.soundboard import DailyStatistic, GlobalCounter, Milestone, Sound
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 2000
+MILESTONE_REFRESH_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,8 @@ class ClickRecorder:
         self.app = app
         self.on_commit = on_commit  # called with each BatchResult after its commit
         self._queue: queue.Queue[tuple[Click, Future]] = queue.Queue()
+        self._next_milestone: tuple[float, int | None] = (0.0, None)
+        self._lock_path = _sqlite_lock_path(app.config["SQLALCHEMY_DATABASE_URI"])
         self._thread = threading.Thread(target=self._run, name="click-committer", daemon=True)
         self._thread.start()
 
@@ -56,6 +67,9 @@ class ClickRecorder:
         return future.result(timeout=timeout)
 
     def _run(self) -> None:
+        with self.app.app_context():
+            ensure_counter_row()
+            db.session.remove()
         while True:
             batch = [self._queue.get()]
             while len(batch) < MAX_BATCH:
@@ -64,8 +78,8 @@ class ClickRecorder:
                 except queue.Empty:
                     break
             try:
-                with self.app.app_context():
-                    result = apply_clicks([click for click, _ in batch])
+                with self.app.app_context(), self._writer_lock():
+                    result = self._apply([click for click, _ in batch])
             except Exception as error:  # noqa: BLE001 - every waiter must hear about it
                 log.exception("Could not commit %d clicks", len(batch))
                 for _, future in batch:
@@ -79,9 +93,74 @@ class ClickRecorder:
                 except Exception:  # noqa: BLE001
                     log.exception("Broadcasting a click batch failed")
 
+    @contextmanager
+    def _writer_lock(self):
+        if self._lock_path is None:
+            yield
+            return
+        with open(self._lock_path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
-def _today():
-    return datetime.now(UTC).date()
+    def _apply(self, clicks: list[Click]) -> BatchResult:
+        big = sum(1 for click in clicks if click.kind == "click")
+        per_sound = Counter(click.sound_filename for click in clicks if click.kind == "sbClick" and click.sound_filename)
+        with db.engine.begin() as connection:  # one transaction: committed on leaving the block
+            if big:
+                counter = connection.execute(
+                    update(GlobalCounter).where(GlobalCounter.id == 1).values(count=GlobalCounter.count + big).returning(GlobalCounter.count)
+                ).scalar_one()
+                _add_to_today(connection, big)
+            else:
+                counter = connection.execute(select(GlobalCounter.count).where(GlobalCounter.id == 1)).scalar_one()
+            sound_counts: dict[str, int] = {}
+            for filename, amount in per_sound.items():
+                new_count = connection.execute(
+                    update(Sound).where(Sound.filename == filename).values(count=Sound.count + amount).returning(Sound.count)
+                ).scalar_one_or_none()
+                if new_count is not None:
+                    sound_counts[filename] = new_count
+            reached = self._reach_milestones(connection, counter) if big else []
+        return BatchResult(counter=counter, sound_counts=sound_counts, milestones=reached)
+
+    def _reach_milestones(self, connection, counter: int) -> list[dict]:
+        """Query milestones only when the counter may have crossed one (checked every 2 s otherwise)."""
+        refreshed_at, threshold = self._next_milestone
+        if time.monotonic() - refreshed_at < MILESTONE_REFRESH_SECONDS and (threshold is None or counter < threshold):
+            return []
+        now = datetime.now(UTC)
+        rows = connection.execute(
+            update(Milestone)
+            .where(Milestone.reached.is_(False), Milestone.count <= counter)
+            .values(reached=True, reached_at=now)
+            .returning(Milestone.id, Milestone.count)
+        ).all()
+        upcoming = connection.execute(select(Milestone.count).where(Milestone.reached.is_(False)).order_by(Milestone.count).limit(1)).scalar()
+        self._next_milestone = (time.monotonic(), upcoming)
+        return [{"id": row.id, "count": row.count} for row in sorted(rows, key=lambda r: r.count)]
+
+
+def _add_to_today(connection, amount: int) -> None:
+    today = datetime.now(UTC).date()
+    dialect = connection.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        make = sqlite_insert if dialect == "sqlite" else pg_insert
+        statement = make(DailyStatistic).values(date=today, count=amount)
+        statement = statement.on_conflict_do_update(index_elements=[DailyStatistic.date], set_={"count": DailyStatistic.count + amount})
+        connection.execute(statement)
+        return
+    changed = connection.execute(update(DailyStatistic).where(DailyStatistic.date == today).values(count=DailyStatistic.count + amount)).rowcount
+    if not changed:
+        connection.execute(insert(DailyStatistic).values(date=today, count=amount))
+
+
+def _sqlite_lock_path(uri: str) -> Path | None:
+    if not uri.startswith("sqlite:///") or uri in ("sqlite://", "sqlite:///:memory:"):
+        return None
+    return Path(uri[len("sqlite:///"):] + ".clicks.lock")
 
 
 def ensure_counter_row() -> None:
@@ -91,39 +170,3 @@ def ensure_counter_row() -> None:
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
-
-
-def apply_clicks(clicks: list[Click]) -> BatchResult:
-    """One transaction for a batch of clicks; atomic increments only."""
-    big = sum(1 for click in clicks if click.kind == "click")
-    per_sound = Counter(click.sound_filename for click in clicks if click.kind == "sbClick" and click.sound_filename)
-    session = db.session
-    ensure_counter_row()
-    if big:
-        session.execute(update(GlobalCounter).where(GlobalCounter.id == 1).values(count=GlobalCounter.count + big))
-        today = _today()
-        changed = session.execute(update(DailyStatistic).where(DailyStatistic.date == today).values(count=DailyStatistic.count + big)).rowcount
-        if not changed:
-            try:
-                with session.begin_nested():
-                    session.execute(insert(DailyStatistic).values(date=today, count=big))
-            except IntegrityError:  # another worker created today's row first
-                session.execute(update(DailyStatistic).where(DailyStatistic.date == today).values(count=DailyStatistic.count + big))
-    for filename, amount in per_sound.items():
-        session.execute(update(Sound).where(Sound.filename == filename).values(count=Sound.count + amount))
-    counter = session.scalar(select(GlobalCounter.count).where(GlobalCounter.id == 1)) or 0
-    reached = []
-    if big:
-        rows = session.scalars(
-            select(Milestone).where(Milestone.reached.is_(False), Milestone.count <= counter).order_by(Milestone.count)
-        ).all()
-        now = datetime.now(UTC)
-        for milestone in rows:
-            milestone.reached, milestone.reached_at = True, now
-            reached.append({"id": milestone.id, "count": milestone.count})
-    sound_counts = {}
-    if per_sound:
-        rows = session.execute(select(Sound.filename, Sound.count).where(Sound.filename.in_(list(per_sound))))
-        sound_counts = {filename: count for filename, count in rows}
-    session.commit()
-    return BatchResult(counter=counter, sound_counts=sound_counts, milestones=reached)

@@ -17,6 +17,7 @@ from limits import parse
 from simple_websocket import ConnectionClosed
 
 from blueprints.soundboard import services
+from blueprints.soundboard.broadcast import text_frame
 from blueprints.soundboard.live import live
 from extensions import limiter
 
@@ -27,10 +28,20 @@ def _address() -> str:
     return request.remote_addr or "unknown"
 
 
+_limit_lock = threading.Lock()
+
+
 def _allowed(address: str) -> bool:
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return True
-    return limiter.limiter.hit(parse(current_app.config["CLICK_RATE_LIMIT"]), "ws-click", address)
+    # The in-memory storage of `limits` starts its expiry timer without a lock; two threads hitting
+    # it at once could start the same timer twice and fail. One lock per process avoids that.
+    with _limit_lock:
+        try:
+            return limiter.limiter.hit(parse(current_app.config["CLICK_RATE_LIMIT"]), "ws-click", address)
+        except RuntimeError:
+            log.warning("Rate limit storage failed; letting the click through", exc_info=True)
+            return True
 
 
 def websocket(ws) -> None:
@@ -49,20 +60,27 @@ def websocket(ws) -> None:
             if message is None:
                 continue
             try:
-                ws.send(json.dumps(message))
+                # sendall: simple_websocket's send() uses socket.send, which can write part of a
+                # frame under load and corrupt the stream.
+                ws.sock.sendall(message)
             except (ConnectionClosed, OSError):
                 closed.set()
 
+    current = services.counter()
+    # The greeting goes through the queue too: only the sender thread ever writes to the socket.
+    greeting = {"type": "counterUpdate", "counter": current, "statistics": {"summary": state.summary(current)}}
+    subscription.messages.put(text_frame(json.dumps(greeting)))
     sender = threading.Thread(target=pump, name="ws-sender", daemon=True)
     sender.start()
     try:
-        current = services.counter()
-        ws.send(json.dumps({"type": "counterUpdate", "counter": current, "statistics": {"summary": state.summary(current)}}))
         while not closed.is_set():
             raw = ws.receive(timeout=30)
             if raw is None:
                 continue
-            handle_message(state, subscription.id, address, raw)
+            try:
+                handle_message(state, subscription.id, address, raw)
+            except Exception:  # noqa: BLE001 - a WebSocket must never turn into an HTTP error page
+                log.exception("A WebSocket message could not be handled")
     except ConnectionClosed:
         pass
     finally:

@@ -1,0 +1,94 @@
+"""Soundboard clicks per second at 16 connections, over HTTP and over the WebSocket.
+
+Every click is counted in the database before it is acknowledged (group commit). The total the
+server counted is checked against the clicks the clients had acknowledged. Targets: WebSocket at
+least 1.2x the baseline's requests per second, HTTP at least 0.6x.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import threading
+import time
+import urllib.request
+
+CONNECTIONS = 16
+SECONDS = 5.0
+
+
+def _counter(base: str) -> int:
+    with urllib.request.urlopen(f"{base}/api/counter", timeout=5) as response:
+        return json.loads(response.read())["counter"]
+
+
+def _ws_worker(args) -> int:
+    """``threads`` WebSocket clients: send a click, wait for the counterUpdate that follows, repeat."""
+    import websocket
+
+    url, threads, start_at, seconds = args
+    totals = [0]
+    lock = threading.Lock()
+
+    def client() -> None:
+        connection = websocket.create_connection(url, timeout=10)
+        connection.recv()  # the greeting counterUpdate
+        sent = 0
+        while time.time() < start_at:
+            time.sleep(0.001)
+        deadline = start_at + seconds
+        while time.time() < deadline:
+            connection.send('{"type": "click", "soundFilename": "bench"}')
+            sent += 1
+            while True:  # the acknowledgement: a counterUpdate broadcast after a commit
+                message = connection.recv()
+                if '"counterUpdate"' in message:
+                    break
+        # Drain: let the last click's own acknowledgement arrive before hanging up.
+        connection.settimeout(0.3)
+        try:
+            while True:
+                connection.recv()
+        except Exception:  # noqa: BLE001 - the timeout ends the drain
+            pass
+        connection.close()
+        with lock:
+            totals[0] += sent
+
+    workers = [threading.Thread(target=client) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return totals[0]
+
+
+def measure_ws(base: str, connections: int = CONNECTIONS, seconds: float = SECONDS) -> tuple[float, int]:
+    url = base.replace("http://", "ws://") + "/ws"
+    start_at = time.time() + 1.0
+    jobs = [(url, connections // 2 + (i < connections % 2), start_at, seconds) for i in range(2)]
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        sent = sum(pool.map(_ws_worker, jobs))
+    return sent / seconds, sent
+
+
+def run(ctx) -> None:
+    env = ctx.env(CLICK_RATE_LIMIT="1000000/second", WS_CONNECTIONS_PER_ADDRESS="1000")
+    with ctx.server(env, workers=2, threads=32) as server:
+        before = _counter(server.url)
+        body = json.dumps({"type": "click", "soundFilename": "bench"}).encode()
+        http = ctx.measure(
+            f"{server.url}/api/soundboard/click", method="POST", body=body,
+            headers={"Content-Type": "application/json"}, connections=CONNECTIONS, seconds=SECONDS,
+        )
+        counted = _counter(server.url) - before
+        ctx.report("HTTP clicks, 16 connections", http.rps, "clicks/s", ratio_of=ctx.baseline_rps, target=0.6)
+        ctx.report(f"  HTTP: counted {counted} of {http.total} acknowledged ({http.errors} errors)", counted - http.total, "missing")
+        assert counted >= http.total, "an acknowledged HTTP click was not counted"
+
+        before = _counter(server.url)
+        rate, sent = measure_ws(server.url)
+        time.sleep(0.5)
+        counted = _counter(server.url) - before
+        ctx.report("WebSocket clicks, 16 connections", rate, "clicks/s", ratio_of=ctx.baseline_rps, target=1.2)
+        ctx.report(f"  WebSocket: counted {counted} of {sent} sent", sent - counted, "missing")
+        assert counted == sent, "a WebSocket click was lost"
