@@ -1,7 +1,8 @@
 """The soundboard: clips, the global counter, daily statistics and milestones."""
 from __future__ import annotations
 
-from datetime import date, datetime
+import datetime as dt
+from datetime import datetime
 
 from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -44,7 +45,7 @@ class DailyStatistic(Base):
     __tablename__ = "daily_statistic"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    date: Mapped[date] = mapped_column(Date, unique=True)
+    date: Mapped[dt.date] = mapped_column(Date, unique=True)
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 

@@ -11,12 +11,13 @@ from pathlib import PurePosixPath
 from typing import Any, Callable, Mapping
 
 from blinker import Namespace
-from PIL import Image as PILImage, UnidentifiedImageError
+from PIL import Image as PILImage
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from domain import InvalidImage, NotFound, ValidationFailed
+from domain import NotFound, ValidationFailed
 from extensions import db
+from media.images import inspect_image
 from media.inspection import inspect_audio
 from media.storage import get_storage, max_upload_bytes, staged_upload
 from models.catalogue import (
@@ -37,7 +38,6 @@ from models.catalogue import (
 audio_leaving = Namespace().signal("audio-leaving")
 
 SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-IMAGE_FORMATS = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"), "WEBP": ("webp", "image/webp"), "GIF": ("gif", "image/gif")}
 
 
 @dataclass(frozen=True)
@@ -310,31 +310,14 @@ def upload_audio(stream, original_name: str | None, basename: str | None = None)
     return audio
 
 
-def check_image(data: bytes) -> tuple[str, str, int, int]:
-    """(extension, mimetype, width, height) of a real image, or InvalidImage."""
-    try:
-        with PILImage.open(io.BytesIO(data)) as probe:
-            probe.verify()
-        with PILImage.open(io.BytesIO(data)) as image:
-            image.load()
-            kind = image.format
-            width, height = image.size
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, PILImage.DecompressionBombError):
-        raise InvalidImage("The file must be a JPEG, PNG, WebP or GIF image.") from None
-    if kind not in IMAGE_FORMATS:
-        raise InvalidImage("The file must be a JPEG, PNG, WebP or GIF image.")
-    extension, mimetype = IMAGE_FORMATS[kind]
-    return extension, mimetype, width, height
-
-
 def upload_image(stream, facet: str) -> Image:
     validate(IMAGE, {"facet": facet, "path": "placeholder"}, partial=False)
     with staged_upload(stream) as staged:
         data = staged.path.read_bytes()
-        extension, mimetype, width, height = check_image(data)
+        info = inspect_image(data)
         folder = facet.lower().replace(" ", "_")
-        path = f"{folder}/{uuid.uuid4().hex[:16]}.{extension}"
-        image = Image(path=path, facet=facet, mimetype=mimetype, size=len(data), width=width, height=height)
+        path = f"{folder}/{uuid.uuid4().hex[:16]}.{info.extension}"
+        image = Image(path=path, facet=facet, mimetype=info.mimetype, size=len(data), width=info.width, height=info.height)
         db.session.add(image)
         db.session.commit()
         staged.store(f"images/{path}")
@@ -343,8 +326,8 @@ def upload_image(stream, facet: str) -> Image:
 
 def store_image_bytes(data: bytes, facet: str, path: str) -> Image:
     """For the seed step: an image whose bytes are already in memory."""
-    _, mimetype, width, height = check_image(data)
-    image = Image(path=path, facet=facet, mimetype=mimetype, size=len(data), width=width, height=height)
+    info = inspect_image(data)
+    image = Image(path=path, facet=facet, mimetype=info.mimetype, size=len(data), width=info.width, height=info.height)
     db.session.add(image)
     db.session.commit()
     get_storage().put_bytes(data, f"images/{path}")

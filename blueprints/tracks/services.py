@@ -2,25 +2,23 @@
 owner: another user's ids are simply not found."""
 from __future__ import annotations
 
-import io
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Mapping
 
-from PIL import Image as PILImage, UnidentifiedImageError
 from sqlalchemy import func, select, update
 
 from blueprints.tracks import validation as v
 from blueprints.tracks.signing import get_upload_signer
-from domain import DomainError, Forbidden, InvalidImage, NotFound, ValidationFailed
+from domain import DomainError, Forbidden, NotFound, ValidationFailed
 from extensions import db
+from media.images import inspect_image
 from media.inspection import inspect_audio
 from media.storage import get_storage, max_upload_bytes, staged_upload
 from models.tracks import Collection, Creator, Track, TrackStatus
 from models.user import User
 
 WAVEFORM_PEAKS = 300
-IMAGE_TYPES = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"), "WEBP": ("webp", "image/webp"), "GIF": ("gif", "image/gif")}
 
 
 def _owned(model, user: User, raw_id: Any, field: str):
@@ -239,20 +237,6 @@ def receive_audio(raw_id: str, signature: str | None, stream) -> Track:
     return track
 
 
-def check_image(data: bytes) -> tuple[str, str]:
-    try:
-        with PILImage.open(io.BytesIO(data)) as probe:
-            probe.verify()
-        with PILImage.open(io.BytesIO(data)) as image:
-            image.load()
-            kind = image.format
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, PILImage.DecompressionBombError):
-        raise InvalidImage("The cover must be a JPEG, PNG, WebP or GIF image.") from None
-    if kind not in IMAGE_TYPES:
-        raise InvalidImage("The cover must be a JPEG, PNG, WebP or GIF image.")
-    return IMAGE_TYPES[kind]
-
-
 def receive_cover(raw_id: str, signature: str | None, file_storage) -> Track:
     track = _verified_track(raw_id, signature, "cover")
     if file_storage is None:
@@ -260,11 +244,11 @@ def receive_cover(raw_id: str, signature: str | None, file_storage) -> Track:
     _claim(track.id, Track.cover_upload_used_at)
     try:
         with staged_upload(file_storage.stream, max_bytes=min(max_upload_bytes(), 20 * 1024 * 1024)) as staged:
-            extension, mimetype = check_image(staged.path.read_bytes())
-            key = f"tracks/{track.id}/cover-upload.{extension}"
+            info = inspect_image(staged.path.read_bytes())
+            key = f"tracks/{track.id}/cover-upload.{info.extension}"
             track = db.session.get(Track, track.id, populate_existing=True)
-            track.uploaded_cover_key, track.uploaded_cover_mimetype = key, mimetype
-            track.cover_key, track.cover_mimetype = key, mimetype
+            track.uploaded_cover_key, track.uploaded_cover_mimetype = key, info.mimetype
+            track.cover_key, track.cover_mimetype = key, info.mimetype
             db.session.commit()
             staged.store(key)
     except Exception:
