@@ -87,7 +87,11 @@ DEFAULT_MESSAGES = {
     429: "Too Many Attempts.",
     500: "Server Error",
 }
-SOUNDBOARD_MESSAGES = {500: "An unexpected error occurred.", 401: "Invalid token provided."}
+SOUNDBOARD_MESSAGES = {
+    500: "An unexpected error occurred.",
+    401: "Invalid token provided.",
+    429: "Too many clicks from this address; slow down.",
+}
 TRACKS_MESSAGES = {500: "Internal server error", 404: "Not found", 401: "Unauthorized"}
 
 
