@@ -341,3 +341,15 @@ def test_session_authenticated_management(app, client):
     created = client.post("/api/playlist", json=SPEC_CREATE)
     assert created.status_code == 201
     assert client.get("/api/me/playlist").get_json()["playlists"][0]["name"] == "Best of 2023"
+
+
+def test_playlist_list_query_count_does_not_grow(client, app, owner, count_queries):
+    counts = []
+    for total in (2, 9):
+        while len(client.get("/api/playlist?page[size]=100").get_json()["playlists"]) < total:
+            _create(client, owner[1])
+        with count_queries() as queries:
+            body = client.get("/api/playlist?page[size]=100&include=tracks,images,user").get_json()
+        assert len(body["playlists"]) == total
+        counts.append(len(queries))
+    assert counts[0] == counts[1]

@@ -201,3 +201,16 @@ def test_pages(client, app, audio_file):
     assert client.get("/soundboard/admin").status_code == 200
     assert client.get("/soundboard/admin/milestones").status_code == 200
     assert json.loads(json.dumps(client.get("/api/counter").get_json())) == {"counter": 0}
+
+
+def test_sound_list_query_count_does_not_grow(client, audio_file, count_queries):
+    counts = []
+    for names in (("q1",), ("q2", "q3", "q4")):
+        for name in names:
+            _upload(client, audio_file, {"filename": name})
+        client.get("/soundboard/board")  # warm-up: first-request work is not per row
+        with count_queries() as queries:
+            client.get("/api/sounds")
+            client.get("/soundboard/board")
+        counts.append(len(queries))
+    assert counts[0] == counts[1]

@@ -280,3 +280,16 @@ def test_pages_and_embed(client, app, alice, audio_file):
     assert "Mine" in client.get("/collections").get_data(as_text=True)
     page = client.get(f"/collections/{collection_id}").get_data(as_text=True)
     assert "Embedded" in page and "dropzone" in page
+
+
+def test_list_query_counts_do_not_grow(client, app, alice, count_queries):
+    collection_id = _collection(client, alice)
+    counts = []
+    for batch in (2, 12):
+        while _ok(client.get(f"/v1/collection/{collection_id}/track?limit=200", headers=alice))["count"] < batch:
+            client.post("/v1/track", json={"collection_id": collection_id, "file_name": "x.mp3"}, headers=alice)
+        with count_queries() as queries:
+            body = _ok(client.get(f"/v1/collection/{collection_id}/track?limit=200", headers=alice))
+        assert len(body["tracks"]) == batch
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
