@@ -44,6 +44,8 @@ class Subscription:
 
     def get(self, timeout: float | None = None) -> bytes | None:
         try:
+            if timeout == 0:
+                return self.messages.get_nowait()
             return self.messages.get(timeout=timeout)
         except queue.Empty:
             return None

@@ -54,15 +54,22 @@ def websocket(ws) -> None:
     closed = threading.Event()
 
     def pump() -> None:
-        """Send what the broadcaster delivers to this connection, in order."""
+        """Send what the broadcaster delivers to this connection, in order; whatever queued up
+        meanwhile goes out in the same write (frames are self-delimiting)."""
         while not closed.is_set():
-            message = subscription.get(timeout=1.0)
-            if message is None:
+            frame = subscription.get(timeout=1.0)
+            if frame is None:
                 continue
+            frames = [frame]
+            while len(frames) < 64:
+                more = subscription.get(timeout=0)
+                if more is None:
+                    break
+                frames.append(more)
             try:
                 # sendall: simple_websocket's send() uses socket.send, which can write part of a
                 # frame under load and corrupt the stream.
-                ws.sock.sendall(message)
+                ws.sock.sendall(b"".join(frames))
             except (ConnectionClosed, OSError):
                 closed.set()
 
