@@ -31,6 +31,7 @@ def database_url(tmp_path: Path) -> str:
 def make_app(tmp_path: Path, **overrides):
     config = {
         "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
         "MEDIA_ROOT": str(tmp_path / "media"),

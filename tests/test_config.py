@@ -13,7 +13,7 @@ def test_database_url_spellings():
 
 
 def test_production_refuses_the_development_secret(tmp_path):
-    base = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}", "MEDIA_ROOT": str(tmp_path / "m")}
+    base = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}", "MEDIA_ROOT": str(tmp_path / "m"), "INSTANCE_PATH": str(tmp_path / "i")}
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app({**base, "APP_ENV": "production", "SECRET_KEY": DEV_SECRET_KEY})
     assert create_app({**base, "APP_ENV": "production", "SECRET_KEY": "a real secret"}).config["APP_ENV"] == "production"
@@ -25,7 +25,7 @@ def test_environment_variables(monkeypatch, tmp_path):
     monkeypatch.setenv("ALLOW_PLAYLIST_MANAGEMENT", "off")
     monkeypatch.setenv("MAX_UPLOAD_MB", "3")
     monkeypatch.setenv("MEDIA_ROOT", str(tmp_path / "media"))
-    app = create_app()
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "instance")})
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://someone@127.0.0.1:5432/somewhere"
     assert app.config["PLAYLIST_LIMIT"] == 7
     assert app.config["ALLOW_PLAYLIST_MANAGEMENT"] is False
@@ -33,4 +33,4 @@ def test_environment_variables(monkeypatch, tmp_path):
     assert app.config["SOUNDBOARD_ADMIN_TOKEN"] is None or isinstance(app.config["SOUNDBOARD_ADMIN_TOKEN"], str)
     monkeypatch.setenv("PLAYLIST_LIMIT", "lots")
     with pytest.raises(RuntimeError, match="PLAYLIST_LIMIT must be an integer"):
-        create_app()
+        create_app({"INSTANCE_PATH": str(tmp_path / "instance")})

@@ -32,7 +32,9 @@ def empty_database_url(tmp_path):
 
 
 def test_upgrade_from_empty_matches_models_and_downgrades(empty_database_url, tmp_path):
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database_url, "MEDIA_ROOT": str(tmp_path / "m")})
+    app = create_app(
+        {"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), "SQLALCHEMY_DATABASE_URI": empty_database_url, "MEDIA_ROOT": str(tmp_path / "m")}
+    )
     with app.app_context():
         upgrade()
         tables = set(inspect(db.engine).get_table_names())
