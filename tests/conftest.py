@@ -110,9 +110,13 @@ def count_queries(app):
     @contextmanager
     def counter():
         statements: list[str] = []
+        # Only this thread's statements: background threads (the click committer, track processing)
+        # share the engine and would make counts flaky.
+        thread = threading.get_ident()
 
         def record(conn, cursor, statement, parameters, context, executemany):
-            statements.append(statement)
+            if threading.get_ident() == thread:
+                statements.append(statement)
 
         with app.app_context():
             engine = db.engine
