@@ -1,7 +1,7 @@
 """Tracks v1: collections, creators, tracks, signed uploads, processing and the embed player."""
 from flask import Flask
 
-from blueprints.tracks import processing
+from blueprints.tracks import processing, seed  # noqa: F401  (seed registers the demo step)
 from blueprints.tracks.api import api
 from blueprints.tracks.views import bp
 

@@ -216,15 +216,7 @@ def receive_audio(raw_id: str, signature: str | None, stream) -> Track:
     track = _verified_track(raw_id, signature, "audio")
     _claim(track.id, Track.audio_upload_used_at)
     try:
-        with staged_upload(stream) as staged:
-            info = inspect_audio(staged.path, max_bytes=max_upload_bytes(), peak_count=WAVEFORM_PEAKS)
-            key = f"tracks/{track.id}/audio.{info.extension}"
-            track = db.session.get(Track, track.id, populate_existing=True)
-            track.audio_key, track.format, track.mimetype = key, info.format, info.mimetype
-            track.duration, track.size, track.waveform = info.duration, info.size, info.peaks
-            track.status, track.error_reason, track.claimed_at = TrackStatus.processing, None, None
-            db.session.commit()
-            staged.store(key)
+        return ingest_audio(track, stream)
     except DomainError as error:
         # A rejected file leaves the URL usable for a corrected upload, and says why on the track.
         _release(track.id, Track.audio_upload_used_at)
@@ -234,6 +226,19 @@ def receive_audio(raw_id: str, signature: str | None, stream) -> Track:
     except Exception:
         _release(track.id, Track.audio_upload_used_at)
         raise
+
+
+def ingest_audio(track: Track, stream) -> Track:
+    """Inspect and store a track's audio, leaving it ``processing`` (the seed step calls this too)."""
+    with staged_upload(stream) as staged:
+        info = inspect_audio(staged.path, max_bytes=max_upload_bytes(), peak_count=WAVEFORM_PEAKS)
+        key = f"tracks/{track.id}/audio.{info.extension}"
+        track = db.session.get(Track, track.id, populate_existing=True)
+        track.audio_key, track.format, track.mimetype = key, info.format, info.mimetype
+        track.duration, track.size, track.waveform = info.duration, info.size, info.peaks
+        track.status, track.error_reason, track.claimed_at = TrackStatus.processing, None, None
+        db.session.commit()
+        staged.store(key)
     return track
 
 
