@@ -56,7 +56,9 @@ class ClickRecorder:
         self.on_commit = on_commit  # called with each BatchResult after its commit
         self._queue: queue.Queue[tuple[Click, Future]] = queue.Queue()
         self._next_milestone: tuple[float, int | None] = (0.0, None)
-        self._lock_path = _sqlite_lock_path(app.config["SQLALCHEMY_DATABASE_URI"])
+        lock_path = _sqlite_lock_path(app.config["SQLALCHEMY_DATABASE_URI"])
+        # Opened once: only the committer thread uses it, once per batch.
+        self._lock_file = open(lock_path, "a") if lock_path is not None else None  # noqa: SIM115
         self._thread = threading.Thread(target=self._run, name="click-committer", daemon=True)
         self._thread.start()
 
@@ -95,15 +97,14 @@ class ClickRecorder:
 
     @contextmanager
     def _writer_lock(self):
-        if self._lock_path is None:
+        if self._lock_file is None:
             yield
             return
-        with open(self._lock_path, "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
     def _apply(self, clicks: list[Click]) -> BatchResult:
         big = sum(1 for click in clicks if click.kind == "click")
