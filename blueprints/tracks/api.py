@@ -91,14 +91,14 @@ def collection_create():
 @api.get("/collection/<collection_id>")
 @api_login_required
 def collection_show(collection_id: str):
-    collection = services._owned(Collection, current_user, collection_id, "collection_id")
+    collection = services.find_owned(Collection, current_user, collection_id, "collection_id")
     return ok(collection_id=str(collection.id), collection=collection_json(collection))
 
 
 @api.put("/collection/<collection_id>")
 @api_login_required
 def collection_update(collection_id: str):
-    collection = services._owned(Collection, current_user, collection_id, "collection_id")
+    collection = services.find_owned(Collection, current_user, collection_id, "collection_id")
     services.update_collection(collection, request.get_json(silent=True))
     return ok(collection_id=str(collection.id), collection=collection_json(collection))
 
@@ -106,7 +106,7 @@ def collection_update(collection_id: str):
 @api.delete("/collection/<collection_id>")
 @api_login_required
 def collection_delete(collection_id: str):
-    collection = services._owned(Collection, current_user, collection_id, "collection_id")
+    collection = services.find_owned(Collection, current_user, collection_id, "collection_id")
     body = collection_json(collection)
     services.delete_collection(collection)
     return ok(collection_id=body["collection_id"], deleted_collection=body)
@@ -115,7 +115,7 @@ def collection_delete(collection_id: str):
 @api.get("/collection/<collection_id>/track")
 @api_login_required
 def collection_tracks(collection_id: str):
-    collection = services._owned(Collection, current_user, collection_id, "collection_id")
+    collection = services.find_owned(Collection, current_user, collection_id, "collection_id")
     from blueprints.tracks import validation
 
     limit, offset = validation.page(request.args)
@@ -143,14 +143,14 @@ def creator_create():
 @api.get("/creator/<creator_id>")
 @api_login_required
 def creator_show(creator_id: str):
-    creator = services._owned(Creator, current_user, creator_id, "creator_id")
+    creator = services.find_owned(Creator, current_user, creator_id, "creator_id")
     return ok(creator_id=str(creator.id), creator=creator_json(creator))
 
 
 @api.put("/creator/<creator_id>")
 @api_login_required
 def creator_update(creator_id: str):
-    creator = services._owned(Creator, current_user, creator_id, "creator_id")
+    creator = services.find_owned(Creator, current_user, creator_id, "creator_id")
     services.update_creator(creator, request.get_json(silent=True))
     return ok(creator_id=str(creator.id), creator=creator_json(creator))
 
@@ -158,7 +158,7 @@ def creator_update(creator_id: str):
 @api.delete("/creator/<creator_id>")
 @api_login_required
 def creator_delete(creator_id: str):
-    creator = services._owned(Creator, current_user, creator_id, "creator_id")
+    creator = services.find_owned(Creator, current_user, creator_id, "creator_id")
     body = creator_json(creator)
     services.delete_creator(creator)
     return ok(creator_id=body["creator_id"], deleted_creator=body)

@@ -21,7 +21,7 @@ from models.user import User
 WAVEFORM_PEAKS = 300
 
 
-def _owned(model, user: User, raw_id: Any, field: str):
+def find_owned(model, user: User, raw_id: Any, field: str):
     item_id = v.parse_uuid(raw_id, field) if not isinstance(raw_id, uuid.UUID) else raw_id
     item = db.session.get(model, item_id)
     if item is None or item.user_id != user.id:
@@ -118,7 +118,7 @@ TRACK_BOOLEANS = ("is_cover_overridable", "is_theme_overridable")
 
 def _apply_track_fields(user: User, track: Track, data: Mapping[str, Any]) -> None:
     if "creator_id" in data:
-        track.creator_id = None if data["creator_id"] is None else _owned(Creator, user, data["creator_id"], "creator_id").id
+        track.creator_id = None if data["creator_id"] is None else find_owned(Creator, user, data["creator_id"], "creator_id").id
     for name in TRACK_FIELDS:
         if name in data:
             setattr(track, name, v.string(data[name], name))
@@ -158,7 +158,7 @@ def update_track(user: User, track: Track, data: Any) -> Track:
 
 
 def find_track(user: User, raw_id: Any) -> Track:
-    return _owned(Track, user, raw_id, "track_id")
+    return find_owned(Track, user, raw_id, "track_id")
 
 
 def delete_track(track: Track) -> None:

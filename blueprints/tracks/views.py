@@ -61,7 +61,7 @@ def collections():
 @bp.get("/collections/<collection_id>")
 @login_required
 def collection(collection_id: str):
-    item = services._owned(Collection, current_user, collection_id, "collection_id")
+    item = services.find_owned(Collection, current_user, collection_id, "collection_id")
     tracks = list(db.session.scalars(select(Track).where(Track.collection_id == item.id).order_by(Track.created_at, Track.id)))
     return render_template("tracks/collection.html", collection=item, tracks=tracks)
 
