@@ -8,12 +8,14 @@ from functools import wraps
 from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.exceptions import TooManyRequests
 
 from blueprints.common.auth import mark_csrf_exempt
 from blueprints.soundboard import services
 from blueprints.soundboard.live import announce, live
 from blueprints.soundboard.services import SoundboardError, bad_request
-from extensions import db, limiter
+from blueprints.soundboard.throttle import click_allowed
+from extensions import db
 from models.soundboard import Sound
 
 log = logging.getLogger(__name__)
@@ -85,14 +87,12 @@ def milestones():
     return jsonify([services.milestone_json(m) for m in services.milestones()])
 
 
-def _click_limit() -> str:
-    return current_app.config["CLICK_RATE_LIMIT"]
-
-
 @api.post("/api/soundboard/click")
-@limiter.limit(_click_limit)
 @mark_csrf_exempt  # anonymous and public: a forged click is just a click, and it is rate limited
 def click():
+    allowed, retry_after = click_allowed(request.remote_addr or "unknown")
+    if not allowed:
+        raise TooManyRequests(retry_after=retry_after)
     data = _body()
     kind = data.get("type", "click")
     filename = data.get("soundFilename")

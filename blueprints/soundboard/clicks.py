@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -50,12 +50,42 @@ class BatchResult:
     milestones: list[dict]  # milestones reached by this batch
 
 
+# Built once: constructing a statement costs several times what SQLite needs to run it, and the
+# committer runs these hundreds of times a second while request threads compete for the GIL.
+_BUMP_COUNTER = (
+    update(GlobalCounter)
+    .where(GlobalCounter.id == 1)
+    .values(count=GlobalCounter.count + bindparam("amount"))
+    .returning(GlobalCounter.count)
+)
+_READ_COUNTER = select(GlobalCounter.count).where(GlobalCounter.id == 1)
+_BUMP_SOUND = (
+    update(Sound)
+    .where(Sound.filename == bindparam("clicked"))
+    .values(count=Sound.count + bindparam("amount"))
+    .returning(Sound.count)
+)
+_BUMP_TODAY = update(DailyStatistic).where(DailyStatistic.date == bindparam("day")).values(count=DailyStatistic.count + bindparam("amount"))
+_INSERT_TODAY = insert(DailyStatistic).values(date=bindparam("day"), count=bindparam("amount"))
+
+
+def _upsert_today(dialect: str):
+    """``INSERT ... ON CONFLICT (date) DO UPDATE`` where the database has it, else None."""
+    if dialect not in ("sqlite", "postgresql"):
+        return None
+    statement = (sqlite_insert if dialect == "sqlite" else pg_insert)(DailyStatistic).values(date=bindparam("day"), count=bindparam("amount"))
+    return statement.on_conflict_do_update(index_elements=[DailyStatistic.date], set_={"count": DailyStatistic.count + statement.excluded.count})
+
+
 class ClickRecorder:
     def __init__(self, app: Flask, on_commit=None):
         self.app = app
         self.on_commit = on_commit  # called with each BatchResult after its commit
         self._queue: queue.Queue[tuple[Click, Future]] = queue.Queue()
         self._next_milestone: tuple[float, int | None] = (0.0, None)
+        with app.app_context():
+            self._engine = db.engine
+        self._upsert_today = _upsert_today(self._engine.dialect.name)
         lock_path = _sqlite_lock_path(app.config["SQLALCHEMY_DATABASE_URI"])
         # Opened once: only the committer thread uses it, once per batch.
         self._lock_file = open(lock_path, "a") if lock_path is not None else None  # noqa: SIM115
@@ -80,7 +110,7 @@ class ClickRecorder:
                 except queue.Empty:
                     break
             try:
-                with self.app.app_context(), self._writer_lock():
+                with self._writer_lock():
                     result = self._apply([click for click, _ in batch])
             except Exception as error:  # noqa: BLE001 - every waiter must hear about it
                 log.exception("Could not commit %d clicks", len(batch))
@@ -109,23 +139,26 @@ class ClickRecorder:
     def _apply(self, clicks: list[Click]) -> BatchResult:
         big = sum(1 for click in clicks if click.kind == "click")
         per_sound = Counter(click.sound_filename for click in clicks if click.kind == "sbClick" and click.sound_filename)
-        with db.engine.begin() as connection:  # one transaction: committed on leaving the block
+        with self._engine.begin() as connection:  # one transaction: committed on leaving the block
             if big:
-                counter = connection.execute(
-                    update(GlobalCounter).where(GlobalCounter.id == 1).values(count=GlobalCounter.count + big).returning(GlobalCounter.count)
-                ).scalar_one()
-                _add_to_today(connection, big)
+                counter = connection.execute(_BUMP_COUNTER, {"amount": big}).scalar_one()
+                self._add_to_today(connection, big)
             else:
-                counter = connection.execute(select(GlobalCounter.count).where(GlobalCounter.id == 1)).scalar_one()
+                counter = connection.execute(_READ_COUNTER).scalar_one()
             sound_counts: dict[str, int] = {}
             for filename, amount in per_sound.items():
-                new_count = connection.execute(
-                    update(Sound).where(Sound.filename == filename).values(count=Sound.count + amount).returning(Sound.count)
-                ).scalar_one_or_none()
+                new_count = connection.execute(_BUMP_SOUND, {"clicked": filename, "amount": amount}).scalar_one_or_none()
                 if new_count is not None:
                     sound_counts[filename] = new_count
             reached = self._reach_milestones(connection, counter) if big else []
         return BatchResult(counter=counter, sound_counts=sound_counts, milestones=reached)
+
+    def _add_to_today(self, connection, amount: int) -> None:
+        values = {"day": datetime.now(UTC).date(), "amount": amount}
+        if self._upsert_today is not None:
+            connection.execute(self._upsert_today, values)
+        elif not connection.execute(_BUMP_TODAY, values).rowcount:
+            connection.execute(_INSERT_TODAY, values)
 
     def _reach_milestones(self, connection, counter: int) -> list[dict]:
         """Query milestones only when the counter may have crossed one (checked every 2 s otherwise)."""
@@ -142,20 +175,6 @@ class ClickRecorder:
         upcoming = connection.execute(select(Milestone.count).where(Milestone.reached.is_(False)).order_by(Milestone.count).limit(1)).scalar()
         self._next_milestone = (time.monotonic(), upcoming)
         return [{"id": row.id, "count": row.count} for row in sorted(rows, key=lambda r: r.count)]
-
-
-def _add_to_today(connection, amount: int) -> None:
-    today = datetime.now(UTC).date()
-    dialect = connection.dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        make = sqlite_insert if dialect == "sqlite" else pg_insert
-        statement = make(DailyStatistic).values(date=today, count=amount)
-        statement = statement.on_conflict_do_update(index_elements=[DailyStatistic.date], set_={"count": DailyStatistic.count + amount})
-        connection.execute(statement)
-        return
-    changed = connection.execute(update(DailyStatistic).where(DailyStatistic.date == today).values(count=DailyStatistic.count + amount)).rowcount
-    if not changed:
-        connection.execute(insert(DailyStatistic).values(date=today, count=amount))
 
 
 def _sqlite_lock_path(uri: str) -> Path | None:

@@ -12,36 +12,19 @@ import json
 import logging
 import threading
 
-from flask import current_app, request
-from limits import parse
+from flask import request
 from simple_websocket import ConnectionClosed
 
 from blueprints.soundboard import services
 from blueprints.soundboard.broadcast import text_frame
 from blueprints.soundboard.live import live
-from extensions import limiter
+from blueprints.soundboard.throttle import click_allowed
 
 log = logging.getLogger(__name__)
 
 
 def _address() -> str:
     return request.remote_addr or "unknown"
-
-
-_limit_lock = threading.Lock()
-
-
-def _allowed(address: str) -> bool:
-    if not current_app.config.get("RATELIMIT_ENABLED", True):
-        return True
-    # The in-memory storage of `limits` starts its expiry timer without a lock; two threads hitting
-    # it at once could start the same timer twice and fail. One lock per process avoids that.
-    with _limit_lock:
-        try:
-            return limiter.limiter.hit(parse(current_app.config["CLICK_RATE_LIMIT"]), "ws-click", address)
-        except RuntimeError:
-            log.warning("Rate limit storage failed; letting the click through", exc_info=True)
-            return True
 
 
 def websocket(ws) -> None:
@@ -106,7 +89,7 @@ def handle_message(state, connection_id: str, address: str, raw) -> None:
     filename = message.get("soundFilename")
     if filename is not None and not isinstance(filename, str):
         return
-    if not _allowed(address):
+    if not click_allowed(address)[0]:
         return  # over the limit: dropped, as the protocol has no error message
     kind = message["type"]
     if kind == "sbClick" and not filename:
