@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import fcntl
 import logging
-import queue
 import threading
 import time
 from collections import Counter
-from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,13 +25,13 @@ from flask import Flask
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from extensions import db
 from models.soundboard import DailyStatistic, GlobalCounter, Milestone, Sound
 
 log = logging.getLogger(__name__)
-MAX_BATCH = 2000
 MILESTONE_REFRESH_SECONDS = 2.0
 
 
@@ -77,14 +75,26 @@ def _upsert_today(dialect: str):
     return statement.on_conflict_do_update(index_elements=[DailyStatistic.date], set_={"count": DailyStatistic.count + statement.excluded.count})
 
 
+class _Batch:
+    """The clicks that will share one transaction, and its outcome, which all their callers wait for."""
+
+    def __init__(self) -> None:
+        self.clicks: list[Click] = []
+        self.committed = threading.Event()
+        self.result: BatchResult | None = None
+        self.error: BaseException | None = None
+
+
 class ClickRecorder:
     def __init__(self, app: Flask, on_commit=None):
         self.app = app
         self.on_commit = on_commit  # called with each BatchResult after its commit
-        self._queue: queue.Queue[tuple[Click, Future]] = queue.Queue()
+        self._open = _Batch()  # where arriving clicks go while the previous batch commits
+        self._arrived = threading.Condition()
         self._next_milestone: tuple[float, int | None] = (0.0, None)
         with app.app_context():
             self._engine = db.engine
+        self._connection: Connection | None = None
         self._upsert_today = _upsert_today(self._engine.dialect.name)
         lock_path = _sqlite_lock_path(app.config["SQLALCHEMY_DATABASE_URI"])
         # Opened once: only the committer thread uses it, once per batch.
@@ -94,36 +104,60 @@ class ClickRecorder:
 
     def record(self, click: Click, timeout: float = 30.0) -> BatchResult:
         """Blocks until the click is committed; raises if the commit failed."""
-        future: Future = Future()
-        self._queue.put((click, future))
-        return future.result(timeout=timeout)
+        with self._arrived:
+            batch = self._open
+            batch.clicks.append(click)
+            self._arrived.notify()
+        # One event per batch, not one future per click: a commit wakes all its callers at once.
+        if not batch.committed.wait(timeout):
+            raise TimeoutError("the click was not committed in time")
+        if batch.error is not None:
+            raise batch.error
+        assert batch.result is not None
+        return batch.result
 
     def _run(self) -> None:
         with self.app.app_context():
             ensure_counter_row()
             db.session.remove()
         while True:
-            batch = [self._queue.get()]
-            while len(batch) < MAX_BATCH:
+            with self._arrived:
+                while not self._open.clicks:
+                    self._arrived.wait()
+            with self._writer_lock():
+                # Taken only once the lock is ours: clicks that arrive while another process
+                # commits join this batch instead of waiting for the next one.
+                with self._arrived:
+                    batch, self._open = self._open, _Batch()
                 try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                with self._writer_lock():
-                    result = self._apply([click for click, _ in batch])
-            except Exception as error:  # noqa: BLE001 - every waiter must hear about it
-                log.exception("Could not commit %d clicks", len(batch))
-                for _, future in batch:
-                    future.set_exception(error)
-                continue
-            for _, future in batch:
-                future.set_result(result)
-            if self.on_commit is not None:
+                    batch.result = self._apply(batch.clicks)
+                except Exception as error:  # noqa: BLE001 - every waiter must hear about it
+                    log.exception("Could not commit %d clicks", len(batch.clicks))
+                    batch.error = error
+            batch.committed.set()
+            if self.on_commit is not None and batch.result is not None:
                 try:
-                    self.on_commit(result)
+                    self.on_commit(batch.result)
                 except Exception:  # noqa: BLE001
                     log.exception("Broadcasting a click batch failed")
+
+    def _apply(self, clicks: list[Click]) -> BatchResult:
+        """One transaction on the committer's own connection; retried once on a fresh connection
+        if the old one had died (the database restarted): nothing of a failed transaction is kept."""
+        try:
+            return self._apply_on(self._connect(), clicks)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            self._connection = None
+            return self._apply_on(self._connect(), clicks)
+
+    def _connect(self) -> Connection:
+        # Held for the process's lifetime: a pool checkout (with its pre-ping) per batch cost as
+        # much as the batch's own statements.
+        if self._connection is None or self._connection.invalidated or self._connection.closed:
+            self._connection = self._engine.connect()
+        return self._connection
 
     @contextmanager
     def _writer_lock(self):
@@ -136,10 +170,10 @@ class ClickRecorder:
         finally:
             fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
-    def _apply(self, clicks: list[Click]) -> BatchResult:
+    def _apply_on(self, connection: Connection, clicks: list[Click]) -> BatchResult:
         big = sum(1 for click in clicks if click.kind == "click")
         per_sound = Counter(click.sound_filename for click in clicks if click.kind == "sbClick" and click.sound_filename)
-        with self._engine.begin() as connection:  # one transaction: committed on leaving the block
+        with connection.begin():  # one transaction: committed on leaving the block
             if big:
                 counter = connection.execute(_BUMP_COUNTER, {"amount": big}).scalar_one()
                 self._add_to_today(connection, big)
