@@ -57,6 +57,13 @@ def _prepare_schema(app) -> None:
             _schema_ready = True
 
 
+def _stop_click_writer(app) -> None:
+    """Each app that counted a click has its own writer process; stop it with the test."""
+    live = app.extensions.get("soundboard_live")
+    if live is not None:
+        live.close()
+
+
 def _empty_tables(app) -> None:
     if not TEST_DATABASE_URL:
         return
@@ -80,6 +87,8 @@ def app_factory(tmp_path):
         return application
 
     yield factory
+    for application in built:
+        _stop_click_writer(application)
     if built:
         _empty_tables(built[0])
     for application in built:
@@ -178,6 +187,7 @@ def live_server_factory(tmp_path):
     yield factory
     for server in servers:
         server.stop()
+        _stop_click_writer(server.app)
     if servers:
         _empty_tables(servers[0].app)
         from extensions import db

@@ -33,6 +33,21 @@ def _next(connection, kind: str, timeout: float = 3.0) -> dict:
     raise AssertionError(f"no {kind} within {timeout}s")
 
 
+def _each(connection, *kinds: str, timeout: float = 3.0) -> dict[str, dict]:
+    """The next message of each kind, in whatever order they come (the counterUpdate of a commit
+    and the crazyMode of the click that caused it are sent by different threads)."""
+    found: dict[str, dict] = {}
+    deadline = time.time() + timeout
+    while len(found) < len(kinds) and time.time() < deadline:
+        connection.settimeout(max(0.05, deadline - time.time()))
+        message = json.loads(connection.recv())
+        if message["type"] in kinds:
+            found.setdefault(message["type"], message)
+    missing = set(kinds) - set(found)
+    assert not missing, f"no {', '.join(sorted(missing))} within {timeout}s"
+    return found
+
+
 def _upload(base: str, audio_file, filename: str) -> None:
     data = audio_file("mp3").read_bytes()
     response = requests.post(
@@ -52,10 +67,11 @@ def test_websocket_protocol(live_server, audio_file):
         _upload(base, audio_file, "laugh")
         assert _next(watcher, "soundUpload")["sound"]["filename"] == "laugh"
         clicker.send(json.dumps({"type": "click", "soundFilename": "laugh"}))
-        update = _next(watcher, "counterUpdate")
+        seen = _each(watcher, "counterUpdate", "crazyMode")
+        update = seen["counterUpdate"]
         assert update["counter"] == 1 and update["statistics"]["summary"]["alltime"] == 1
+        assert seen["crazyMode"]["soundFilename"] == "laugh"
         assert _next(clicker, "counterUpdate")["counter"] == 1  # the clicker's acknowledgement
-        assert _next(watcher, "crazyMode")["soundFilename"] == "laugh"
         clicker.send(json.dumps({"type": "sbClick", "soundFilename": "laugh"}))
         assert _next(watcher, "soundClick") == {"type": "soundClick", "soundFilename": "laugh", "count": 1}
         for junk in ("not json", json.dumps([1, 2]), json.dumps({"type": "hack"}), json.dumps({"type": "click", "soundFilename": 5})):

@@ -1,31 +1,29 @@
-"""Counting clicks durably and fast: group commit.
+"""Counting clicks durably: the click types and the transaction that counts a batch of them.
 
-Every click (HTTP or WebSocket) is handed to this process's ``ClickRecorder`` and its caller waits
-until the transaction holding it has committed; only then is it acknowledged. A single committer
-thread takes everything that queued up while the previous transaction ran and applies it as one
-transaction of atomic increments (``UPDATE ... SET count = count + n``, and an upsert for today's
-row), so under load many clicks share one commit without any acknowledged click ever living only
-in memory. Several workers or servers stay correct because each increment is atomic in the
-database. On SQLite the committers of several worker processes queue on a file lock instead of
-SQLite's busy handler, which sleeps in steps of milliseconds and would throttle them.
+A click is acknowledged only once the transaction holding it has committed. Clicks that arrive
+together share one transaction of atomic increments (``UPDATE ... SET count = count + n``, and an
+upsert for today's row): group commit. Several workers or servers stay correct because each
+increment is atomic in the database. On SQLite the writers of several worker processes queue on a
+file lock instead of SQLite's busy handler, which sleeps in steps of milliseconds.
+
+``ClickTransaction`` runs inside the click writer process (see ``writer.py``).
 """
 from __future__ import annotations
 
 import fcntl
 import logging
-import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from flask import Flask
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from extensions import db
@@ -47,9 +45,16 @@ class BatchResult:
     sound_counts: dict[str, int]  # filename -> new count, for the sounds clicked in the batch
     milestones: list[dict]  # milestones reached by this batch
 
+    def to_json(self) -> dict[str, Any]:
+        return {"counter": self.counter, "sound_counts": self.sound_counts, "milestones": self.milestones}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BatchResult:
+        return cls(counter=data["counter"], sound_counts=data["sound_counts"], milestones=data["milestones"])
+
 
 # Built once: constructing a statement costs several times what SQLite needs to run it, and the
-# committer runs these hundreds of times a second while request threads compete for the GIL.
+# writer runs these hundreds of times a second .
 _BUMP_COUNTER = (
     update(GlobalCounter)
     .where(GlobalCounter.id == 1)
@@ -75,75 +80,40 @@ def _upsert_today(dialect: str):
     return statement.on_conflict_do_update(index_elements=[DailyStatistic.date], set_={"count": DailyStatistic.count + statement.excluded.count})
 
 
-class _Batch:
-    """The clicks that will share one transaction, and its outcome, which all their callers wait for."""
+class ClickTransaction:
+    """Counts batches of clicks on one long-lived connection (a pool checkout with its pre-ping per
+    batch cost as much as the batch itself)."""
 
-    def __init__(self) -> None:
-        self.clicks: list[Click] = []
-        self.committed = threading.Event()
-        self.result: BatchResult | None = None
-        self.error: BaseException | None = None
-
-
-class ClickRecorder:
-    def __init__(self, app: Flask, on_commit=None):
-        self.app = app
-        self.on_commit = on_commit  # called with each BatchResult after its commit
-        self._open = _Batch()  # where arriving clicks go while the previous batch commits
-        self._arrived = threading.Condition()
-        self._next_milestone: tuple[float, int | None] = (0.0, None)
-        with app.app_context():
-            self._engine = db.engine
+    def __init__(self, engine: Engine, lock_path: Path | None):
+        self.engine = engine
         self._connection: Connection | None = None
-        self._upsert_today = _upsert_today(self._engine.dialect.name)
-        lock_path = _sqlite_lock_path(app.config["SQLALCHEMY_DATABASE_URI"])
-        # Opened once: only the committer thread uses it, once per batch.
-        self._lock_file = open(lock_path, "a") if lock_path is not None else None  # noqa: SIM115
-        self._thread = threading.Thread(target=self._run, name="click-committer", daemon=True)
-        self._thread.start()
+        self._upsert_today = _upsert_today(engine.dialect.name)
+        self._next_milestone: tuple[float, int | None] = (0.0, None)
+        self._lock_file = open(lock_path, "a") if lock_path is not None else None  # noqa: SIM115 - held for the process's life
 
-    def record(self, click: Click, timeout: float = 30.0) -> BatchResult:
-        """Blocks until the click is committed; raises if the commit failed."""
-        with self._arrived:
-            batch = self._open
-            batch.clicks.append(click)
-            self._arrived.notify()
-        # One event per batch, not one future per click: a commit wakes all its callers at once.
-        if not batch.committed.wait(timeout):
-            raise TimeoutError("the click was not committed in time")
-        if batch.error is not None:
-            raise batch.error
-        assert batch.result is not None
-        return batch.result
+    @contextmanager
+    def writer_lock(self):
+        """On SQLite, one writer at a time across processes, waiting in the kernel."""
+        if self._lock_file is None:
+            yield
+            return
+        fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
-    def _run(self) -> None:
-        with self.app.app_context():
-            ensure_counter_row()
-            db.session.remove()
-        while True:
-            with self._arrived:
-                while not self._open.clicks:
-                    self._arrived.wait()
-            with self._writer_lock():
-                # Taken only once the lock is ours: clicks that arrive while another process
-                # commits join this batch instead of waiting for the next one.
-                with self._arrived:
-                    batch, self._open = self._open, _Batch()
-                try:
-                    batch.result = self._apply(batch.clicks)
-                except Exception as error:  # noqa: BLE001 - every waiter must hear about it
-                    log.exception("Could not commit %d clicks", len(batch.clicks))
-                    batch.error = error
-            batch.committed.set()
-            if self.on_commit is not None and batch.result is not None:
-                try:
-                    self.on_commit(batch.result)
-                except Exception:  # noqa: BLE001
-                    log.exception("Broadcasting a click batch failed")
+    def ensure_counter_row(self) -> None:
+        try:
+            with self.engine.begin() as connection:
+                if connection.execute(_READ_COUNTER).first() is None:
+                    connection.execute(insert(GlobalCounter).values(id=1, count=0))
+        except IntegrityError:
+            pass  # another process made it first
 
-    def _apply(self, clicks: list[Click]) -> BatchResult:
-        """One transaction on the committer's own connection; retried once on a fresh connection
-        if the old one had died (the database restarted): nothing of a failed transaction is kept."""
+    def apply(self, clicks: list[Click]) -> BatchResult:
+        """One transaction; retried once on a fresh connection if the old one had died (the
+        database restarted): nothing of a failed transaction is kept, so nothing is counted twice."""
         try:
             return self._apply_on(self._connect(), clicks)
         except DBAPIError as error:
@@ -153,22 +123,9 @@ class ClickRecorder:
             return self._apply_on(self._connect(), clicks)
 
     def _connect(self) -> Connection:
-        # Held for the process's lifetime: a pool checkout (with its pre-ping) per batch cost as
-        # much as the batch's own statements.
         if self._connection is None or self._connection.invalidated or self._connection.closed:
-            self._connection = self._engine.connect()
+            self._connection = self.engine.connect()
         return self._connection
-
-    @contextmanager
-    def _writer_lock(self):
-        if self._lock_file is None:
-            yield
-            return
-        fcntl.flock(self._lock_file, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
     def _apply_on(self, connection: Connection, clicks: list[Click]) -> BatchResult:
         big = sum(1 for click in clicks if click.kind == "click")
@@ -211,7 +168,7 @@ class ClickRecorder:
         return [{"id": row.id, "count": row.count} for row in sorted(rows, key=lambda r: r.count)]
 
 
-def _sqlite_lock_path(uri: str) -> Path | None:
+def sqlite_lock_path(uri: str) -> Path | None:
     if not uri.startswith("sqlite:///") or uri in ("sqlite://", "sqlite:///:memory:"):
         return None
     return Path(uri[len("sqlite:///"):] + ".clicks.lock")

@@ -10,7 +10,8 @@ from flask import Flask, current_app
 
 from blueprints.soundboard import services
 from blueprints.soundboard.broadcast import InProcessBroadcaster, make_broadcaster
-from blueprints.soundboard.clicks import BatchResult, Click, ClickRecorder
+from blueprints.soundboard.clicks import BatchResult, Click
+from blueprints.soundboard.writer import ClickRecorder
 
 SUMMARY_MAX_AGE = 1.0  # seconds: the summary rides on counterUpdate without a query per click
 
@@ -49,6 +50,10 @@ class Live:
 
     def click(self, kind: str, sound_filename: str | None) -> BatchResult:
         return self.recorder.record(Click(kind, sound_filename))
+
+    def close(self) -> None:
+        """Stop this process's click writer (tests build many apps in one process)."""
+        self.recorder.close()
 
     def open_connection(self, address: str) -> bool:
         limit = self.app.config["WS_CONNECTIONS_PER_ADDRESS"]

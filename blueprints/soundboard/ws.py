@@ -77,6 +77,7 @@ def websocket(ws) -> None:
         closed.set()
         subscription.close()
         state.close_connection(address)
+        state.recorder.forget_thread()
 
 
 def handle_message(state, connection_id: str, address: str, raw) -> None:
