@@ -174,6 +174,15 @@ def test_admin_modify_delete_milestones_notification(client, app, audio_file, tm
     assert client.post("/api/admin/notification", json={"text": "x", "duration": 0}, headers=TOKEN).status_code == 400
 
 
+def test_a_malformed_click_body_is_a_clear_400_and_counts_nothing(client):
+    broken = client.post("/api/soundboard/click", data="{not json", content_type="application/json")
+    assert broken.status_code == 400
+    assert broken.get_json() == {"code": 400, "name": "Bad request", "message": "The request body is not valid JSON."}
+    assert client.post("/api/soundboard/click", json=[1]).status_code == 400
+    assert client.post("/api/soundboard/click", json={"type": "boom"}).status_code == 400
+    assert client.get("/api/counter").get_json() == {"counter": 0}
+
+
 def test_http_click_rate_limit(app_factory):
     app = app_factory(RATELIMIT_ENABLED=True, CLICK_RATE_LIMIT="3/minute")
     client = app.test_client()

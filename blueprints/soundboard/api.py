@@ -43,6 +43,8 @@ def admin_token_or_session(view):
 def _body() -> dict:
     data = request.get_json(silent=True)
     if data is None:
+        if request.is_json and request.get_data():
+            raise bad_request("The request body is not valid JSON.")
         data = request.form.to_dict()
     if not isinstance(data, dict):
         raise bad_request("The request body must be a JSON object.")
