@@ -220,7 +220,9 @@ class ClickRecorder:
         self._process: subprocess.Popen | None = None
         self._alive_write: int | None = None
         self._closed = threading.Event()
-        self._start_writer()
+        # Started in the background: the first page view makes this recorder, and its visitor
+        # should not wait for the writer to import and connect; the first click waits instead.
+        threading.Thread(target=self._start_in_background, name="click-writer-start", daemon=True).start()
         if on_commit is not None:
             threading.Thread(target=self._listen, name="click-results", daemon=True).start()
 
@@ -249,10 +251,11 @@ class ClickRecorder:
 
     def close(self) -> None:
         self._closed.set()
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            self._process.wait(timeout=5)
-        self._close_alive_pipe()
+        with self._start_lock:  # a start in progress finishes first, then its writer is stopped
+            if self._process is not None and self._process.poll() is None:
+                self._process.terminate()
+                self._process.wait(timeout=5)
+            self._close_alive_pipe()
         shutil.rmtree(self._folder, ignore_errors=True)
 
     def forget_thread(self) -> None:
@@ -262,6 +265,8 @@ class ClickRecorder:
     # --- internals ---------------------------------------------------------------------------
     def _start_writer(self) -> None:
         with self._start_lock:
+            if self._closed.is_set():
+                raise ClickNotCounted("the click recorder is closed")
             if self._process is not None and self._process.poll() is None:
                 return
             if self._process is not None:
@@ -288,6 +293,13 @@ class ClickRecorder:
                 process.kill()
                 raise ClickNotCounted("the click writer did not start")
             self._process = process
+
+    def _start_in_background(self) -> None:
+        try:
+            self._start_writer()
+        except Exception:  # noqa: BLE001 - the first click tries again and reports the failure
+            if not self._closed.is_set():
+                log.exception("The click writer did not start")
 
     def _close_alive_pipe(self) -> None:
         if self._alive_write is not None:
