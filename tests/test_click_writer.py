@@ -1,7 +1,6 @@
 """The click writer process: restarts, dies with its parent, survives a lost database connection."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -47,13 +46,14 @@ app = make_app(Path({str(tmp_path)!r}))
 with app.app_context():
     state = live()
     state.click("click", None)
-    print(state.recorder._process.pid, flush=True)
+    print(state.recorder._process.pid, state.recorder.settings.socket_path, flush=True)
 time.sleep(60)
 """
     web = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:
-        writer_pid = int(web.stdout.readline())
-        assert not _gone(writer_pid)
+        writer_pid, socket_path = web.stdout.readline().split()
+        writer_pid = int(writer_pid)
+        assert not _gone(writer_pid) and Path(socket_path).exists()
     finally:
         web.kill()  # kill -9: no cleanup code of the web process runs
         web.wait(timeout=10)
@@ -61,6 +61,7 @@ time.sleep(60)
     while not _gone(writer_pid) and time.time() < deadline:
         time.sleep(0.05)
     assert _gone(writer_pid), "the click writer outlived its web process"
+    assert not Path(socket_path).parent.exists(), "the writer left its socket folder behind"
 
 
 def test_a_lost_database_connection_is_replaced_and_nothing_counts_twice(app):

@@ -23,6 +23,7 @@ import os
 import select
 import selectors
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -80,6 +81,10 @@ def main() -> None:
 
 
 def serve(settings: WriterSettings, parent_alive_fd: int, ready) -> None:
+    # Ctrl+C and a service manager's SIGTERM reach the whole process group. The writer outlives
+    # neither: it leaves when its web process does, after that process has drained its requests.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     from sqlalchemy import create_engine
 
     import app  # noqa: F401 - registers the SQLite pragmas (WAL, busy timeout) on every engine
@@ -123,7 +128,10 @@ def _receive(selector, listener, peers: dict[int, _Peer], timeout: float | None)
     waiting: list[tuple[_Peer, Click]] = []
     for key, _ in selector.select(timeout):
         if key.data == "parent":
-            os._exit(0)  # the web process is gone; nobody is waiting for an answer
+            # The web process is gone (it never cleans up after a kill -9 or a worker restart):
+            # remove the socket's private folder, then leave; nobody is waiting for an answer.
+            shutil.rmtree(os.path.dirname(listener.getsockname()), ignore_errors=True)
+            os._exit(0)
         if key.data == "accept":
             connection, _ = listener.accept()
             _kernel_timeouts(connection, send=2.0)  # a peer that stops reading is dropped, not waited for
@@ -252,10 +260,13 @@ class ClickRecorder:
     def close(self) -> None:
         self._closed.set()
         with self._start_lock:  # a start in progress finishes first, then its writer is stopped
-            if self._process is not None and self._process.poll() is None:
-                self._process.terminate()
-                self._process.wait(timeout=5)
-            self._close_alive_pipe()
+            self._close_alive_pipe()  # the writer reads this as its parent leaving, and exits
+            if self._process is not None:
+                try:
+                    self._process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    self._process.kill()
+                    self._process.wait()
         shutil.rmtree(self._folder, ignore_errors=True)
 
     def forget_thread(self) -> None:
