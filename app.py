@@ -10,7 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from config import check_production_safety, load_config
-from extensions import csrf, db, limiter, login_manager, migrate
+from extensions import csrf, db, login_manager, migrate
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -41,10 +41,6 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, render_as_batch=True)  # batch mode: SQLite can ALTER
     login_manager.init_app(app)
     csrf.init_app(app)
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    # A failing limit storage (Redis down, or a race in the in-memory one) must not fail requests.
-    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
-    limiter.init_app(app)
     from blueprints.common.auth import register_auth
 
     register_auth(app)

@@ -1,6 +1,4 @@
 """Extension singletons, created unbound and attached in create_app()."""
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -12,8 +10,6 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-# No default limits: each feature declares its own (the soundboard's click limit).
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
 from flask_sock import Sock  # noqa: E402
 
 sock = Sock()  # the soundboard's WebSocket (/ws); routes attach to the soundboard blueprint
