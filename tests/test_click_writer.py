@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from blueprints.soundboard.clicks import Click, ClickTransaction
+from blueprints.soundboard.writer import ClickRecorder
 from extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,3 +73,25 @@ def test_a_lost_database_connection_is_replaced_and_nothing_counts_twice(app):
         transaction._connection.connection.dbapi_connection.close()  # the database went away
         assert transaction.apply([Click("click", None), Click("click", None)]).counter == 3
         transaction._connection.close()
+
+
+def _wait_for(predicate, seconds: float = 5.0) -> bool:
+    deadline = time.time() + seconds
+    while not predicate() and time.time() < deadline:
+        time.sleep(0.01)
+    return predicate()
+
+
+def test_every_committed_batch_is_broadcast_even_the_first_and_after_a_restart(app):
+    broadcast = []
+    recorder = ClickRecorder(app, on_commit=broadcast.append)
+    try:
+        # Sent while the writer may still be starting: its result must still reach the listener.
+        assert recorder.record(Click("click", None)).counter == 1
+        assert _wait_for(lambda: [r.counter for r in broadcast] == [1])
+        recorder._process.kill()
+        recorder._process.wait(timeout=5)
+        assert recorder.record(Click("click", None)).counter == 2  # resent to a new writer
+        assert _wait_for(lambda: [r.counter for r in broadcast] == [1, 2]), broadcast
+    finally:
+        recorder.close()

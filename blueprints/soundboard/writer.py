@@ -9,8 +9,9 @@ the database's speed, and request threads simply block on a socket until their c
 Protocol, over a Unix socket in a private temporary folder, one JSON object per line:
 - a request thread keeps one connection; it sends ``{"kind": ..., "sound": ...}`` per click and
   reads one line back, ``BatchResult.to_json()`` or ``{"error": ...}``, after the commit;
-- the web process's listener sends ``{"subscribe": true}`` once and then reads every committed
-  batch's result, which it broadcasts to open pages (``on_commit``).
+- every committed batch's result also goes down a socket pair made before the writer starts (so
+  no batch can be committed before it is connected); the web process's listener thread reads it
+  and broadcasts to open pages (``on_commit``).
 
 Group commit falls out of the loop: everything that arrived while the previous transaction ran
 is read at once and counted in one transaction. The writer exits when its parent process dies.
@@ -30,7 +31,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -77,10 +77,10 @@ def main() -> None:
         lock_path=Path(raw["lock_path"]) if raw["lock_path"] else None,
         socket_path=raw["socket_path"],
     )
-    serve(settings, parent_alive_fd=int(raw["parent_alive_fd"]), ready=sys.stdout)
+    serve(settings, parent_alive_fd=int(raw["parent_alive_fd"]), results_fd=int(raw["results_fd"]), ready=sys.stdout)
 
 
-def serve(settings: WriterSettings, parent_alive_fd: int, ready) -> None:
+def serve(settings: WriterSettings, parent_alive_fd: int, results_fd: int, ready) -> None:
     # Ctrl+C and a service manager's SIGTERM reach the whole process group. The writer outlives
     # neither: it leaves when its web process does, after that process has drained its requests.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -100,7 +100,10 @@ def serve(settings: WriterSettings, parent_alive_fd: int, ready) -> None:
     # The parent holds the other end of this pipe and never writes: it reads as closed (EOF)
     # exactly when the parent has died, however it died.
     selector.register(parent_alive_fd, selectors.EVENT_READ, "parent")
-    peers: dict[int, _Peer] = {}
+    results = socket.socket(fileno=results_fd)
+    _kernel_timeouts(results, send=2.0)
+    peers: dict[int, _Peer] = {results.fileno(): _Peer(results, subscriber=True)}
+    selector.register(results, selectors.EVENT_READ, "peer")  # only to notice it closing
     ready.write("ready\n")
     ready.flush()
     while True:
@@ -155,10 +158,7 @@ def _receive(selector, listener, peers: dict[int, _Peer], timeout: float | None)
             except ValueError:
                 _drop(selector, peers, peer)
                 break
-            if message.get("subscribe"):
-                peer.subscriber = True
-            else:
-                waiting.append((peer, Click(message["kind"], message.get("sound"))))
+            waiting.append((peer, Click(message["kind"], message.get("sound"))))
     return waiting
 
 
@@ -227,6 +227,8 @@ class ClickRecorder:
         self._start_lock = threading.Lock()
         self._process: subprocess.Popen | None = None
         self._alive_write: int | None = None
+        self._results: socket.socket | None = None  # this writer's committed batches, for on_commit
+        self._results_changed = threading.Condition()
         self._closed = threading.Event()
         # Started in the background: the first page view makes this recorder, and its visitor
         # should not wait for the writer to import and connect; the first click waits instead.
@@ -259,6 +261,8 @@ class ClickRecorder:
 
     def close(self) -> None:
         self._closed.set()
+        with self._results_changed:
+            self._results_changed.notify_all()  # the listener sees _closed and ends
         with self._start_lock:  # a start in progress finishes first, then its writer is stopped
             self._close_alive_pipe()  # the writer reads this as its parent leaving, and exits
             if self._process is not None:
@@ -285,25 +289,36 @@ class ClickRecorder:
             Path(self.settings.socket_path).unlink(missing_ok=True)
             self._close_alive_pipe()
             alive_read, self._alive_write = os.pipe()  # see serve(): EOF there means we died
+            results, results_for_writer = socket.socketpair()
             process = subprocess.Popen(
                 [sys.executable, "-c", "from blueprints.soundboard.writer import main; main()"],
                 cwd=PROJECT_ROOT,
                 env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))},
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
-                pass_fds=(alive_read,),
+                pass_fds=(alive_read, results_for_writer.fileno()),
                 text=True,
             )
             os.close(alive_read)
-            settings = {**asdict(self.settings), "lock_path": str(self.settings.lock_path or ""), "parent_alive_fd": alive_read}
+            settings = {
+                **asdict(self.settings),
+                "lock_path": str(self.settings.lock_path or ""),
+                "parent_alive_fd": alive_read,
+                "results_fd": results_for_writer.fileno(),
+            }
+            results_for_writer.close()
             process.stdin.write(json.dumps(settings) + "\n")
             process.stdin.close()
             started = _ready_within(process, START_TIMEOUT)
             process.stdout.close()
             if not started:
                 process.kill()
+                results.close()
                 raise ClickNotCounted("the click writer did not start")
             self._process = process
+            with self._results_changed:
+                self._results = results
+                self._results_changed.notify_all()
 
     def _start_in_background(self) -> None:
         try:
@@ -342,17 +357,22 @@ class ClickRecorder:
             self._local.sock = None
 
     def _listen(self) -> None:
-        """Broadcast every committed batch (the writer sends each one to its subscribers)."""
+        """Broadcast every committed batch; after a writer restart, follow the new writer."""
+        current = None
         while not self._closed.is_set():
+            with self._results_changed:
+                while self._results is current and not self._closed.is_set():
+                    self._results_changed.wait(timeout=1.0)
+                current = self._results
+            if current is None:
+                continue
             try:
-                sock = self._connect(timeout=None)
-                sock.sendall(b'{"subscribe": true}\n')
-                for line in sock.makefile("rb"):
+                for line in current.makefile("rb"):
                     self._deliver(BatchResult.from_json(json.loads(line)))
-            except (OSError, ClickNotCounted, ValueError):
+            except (OSError, ValueError):
                 if not self._closed.is_set():
-                    log.warning("Lost the click writer's results; reconnecting", exc_info=True)
-            time.sleep(0.2)
+                    log.warning("Lost the click writer's results", exc_info=True)
+            current.close()  # that writer is gone; wait for the one that replaces it
 
     def _deliver(self, result: BatchResult) -> None:
         try:
