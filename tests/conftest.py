@@ -119,7 +119,7 @@ def count_queries(app):
     @contextmanager
     def counter():
         statements: list[str] = []
-        # Only this thread's statements: background threads (the click committer, track processing)
+        # Only this thread's statements: background threads (track processing, the click listener)
         # share the engine and would make counts flaky.
         thread = threading.get_ident()
 
