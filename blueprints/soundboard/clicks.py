@@ -26,7 +26,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from extensions import db
 from models.soundboard import DailyStatistic, GlobalCounter, Milestone, Sound
 
 log = logging.getLogger(__name__)
@@ -54,7 +53,7 @@ class BatchResult:
 
 
 # Built once: constructing a statement costs several times what SQLite needs to run it, and the
-# writer runs these hundreds of times a second .
+# writer runs these hundreds of times a second.
 _BUMP_COUNTER = (
     update(GlobalCounter)
     .where(GlobalCounter.id == 1)
@@ -173,11 +172,3 @@ def sqlite_lock_path(uri: str) -> Path | None:
         return None
     return Path(uri[len("sqlite:///"):] + ".clicks.lock")
 
-
-def ensure_counter_row() -> None:
-    if db.session.get(GlobalCounter, 1) is None:
-        try:
-            db.session.add(GlobalCounter(id=1, count=0))
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()

@@ -8,7 +8,6 @@ from typing import Any, Mapping
 
 from sqlalchemy import delete, func, select
 
-from blueprints.soundboard.clicks import ensure_counter_row
 from domain import DomainError
 from extensions import db
 from media.inspection import inspect_audio
@@ -348,7 +347,6 @@ def add_milestone(data: Mapping[str, Any]) -> Milestone:
     count = _milestone_count(data)
     if db.session.scalar(select(Milestone.id).where(Milestone.count == count)):
         raise bad_request("A milestone with this count already exists.", "Invalid count")
-    ensure_counter_row()
     milestone = Milestone(count=count, reached=counter() >= count, reached_at=datetime.now(UTC) if counter() >= count else None)
     db.session.add(milestone)
     db.session.commit()

@@ -155,10 +155,10 @@ def _receive(selector, listener, peers: dict[int, _Peer], timeout: float | None)
         for raw in lines:
             try:
                 message = json.loads(raw)
-            except ValueError:
+                waiting.append((peer, Click(message["kind"], message.get("sound"))))
+            except (ValueError, KeyError, TypeError):  # not our protocol: hang up on it
                 _drop(selector, peers, peer)
                 break
-            waiting.append((peer, Click(message["kind"], message.get("sound"))))
     return waiting
 
 
