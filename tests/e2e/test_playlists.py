@@ -31,6 +31,7 @@ def test_build_reorder_and_play_a_playlist(live_server, page):
 
     page.goto(f"{base}/playlists/mine")
     page.click("a:has-text('Short clips')")
+    page.wait_for_selector(".playlist-track")  # the click returns before the playlist page has loaded
     titles = lambda: page.locator(".playlist-track").evaluate_all("els => els.map(e => e.dataset.title)")  # noqa: E731
     before = titles()
     assert before == ["MelonSodaDays-ED1", "MelonSodaDays-ED2", "MelonSodaDays-OP1"]
