@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, String
+from sqlalchemy import DDL, BigInteger, Boolean, Date, DateTime, Float, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -47,6 +47,47 @@ class DailyStatistic(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     date: Mapped[dt.date] = mapped_column(Date, unique=True)
     count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# Every increment of the global counter is added to today's (UTC) statistics row by the database,
+# inside the statement that increments it: a click is one autocommitted statement, and the two
+# totals cannot drift apart (blueprints/soundboard/clicks.py). Migration 0700 creates the same.
+COUNT_CLICKS_TODAY = {
+    "sqlite": [
+        """
+        CREATE TRIGGER IF NOT EXISTS global_counter_counts_today
+        AFTER UPDATE OF count ON global_counter WHEN NEW.count > OLD.count
+        BEGIN
+            INSERT INTO daily_statistic (date, count) VALUES (date('now'), NEW.count - OLD.count)
+            ON CONFLICT (date) DO UPDATE SET count = count + excluded.count;
+        END
+        """
+    ],
+    "postgresql": [
+        """
+        CREATE OR REPLACE FUNCTION global_counter_counts_today() RETURNS trigger AS $$
+        BEGIN
+            INSERT INTO daily_statistic (date, count)
+            VALUES ((now() AT TIME ZONE 'UTC')::date, NEW.count - OLD.count)
+            ON CONFLICT (date) DO UPDATE SET count = daily_statistic.count + EXCLUDED.count;
+            RETURN NEW;
+        END
+        $$ LANGUAGE plpgsql
+        """,
+        """
+        CREATE TRIGGER global_counter_counts_today
+        AFTER UPDATE OF count ON global_counter
+        FOR EACH ROW WHEN (NEW.count > OLD.count)
+        EXECUTE FUNCTION global_counter_counts_today()
+        """,
+    ],
+}
+
+for _dialect, _statements in COUNT_CLICKS_TODAY.items():
+    for _statement in _statements:
+        # Made with the table by create_all too (the tests). Either trigger body names
+        # daily_statistic only when it runs, so the order the tables are created in does not matter.
+        event.listen(GlobalCounter.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))
 
 
 class Milestone(Base):

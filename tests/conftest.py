@@ -57,8 +57,8 @@ def _prepare_schema(app) -> None:
             _schema_ready = True
 
 
-def _stop_click_writer(app) -> None:
-    """Each app that counted a click has its own writer process; stop it with the test."""
+def _close_live(app) -> None:
+    """Each app that counted a click has its own click engine and announcer thread; close them."""
     live = app.extensions.get("soundboard_live")
     if live is not None:
         live.close()
@@ -88,7 +88,7 @@ def app_factory(tmp_path):
 
     yield factory
     for application in built:
-        _stop_click_writer(application)
+        _close_live(application)
     if built:
         _empty_tables(built[0])
     for application in built:
@@ -187,7 +187,7 @@ def live_server_factory(tmp_path):
     yield factory
     for server in servers:
         server.stop()
-        _stop_click_writer(server.app)
+        _close_live(server.app)
     if servers:
         _empty_tables(servers[0].app)
         from extensions import db

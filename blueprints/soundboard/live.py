@@ -1,4 +1,4 @@
-"""Per-process live machinery: the click recorder (group commit) and the broadcaster, made on first use."""
+"""Per-process live machinery: the click counter, its announcer and the broadcaster, made on first use."""
 from __future__ import annotations
 
 import threading
@@ -10,8 +10,8 @@ from flask import Flask, current_app
 
 from blueprints.soundboard import services
 from blueprints.soundboard.broadcast import InProcessBroadcaster, make_broadcaster
-from blueprints.soundboard.clicks import BatchResult, Click
-from blueprints.soundboard.writer import ClickRecorder
+from blueprints.soundboard.clicks import Announcer, Click, ClickCounter, ClickResult
+from extensions import db
 
 SUMMARY_MAX_AGE = 1.0  # seconds: the summary rides on counterUpdate without a query per click
 
@@ -20,7 +20,10 @@ class Live:
     def __init__(self, app: Flask):
         self.app = app
         self.broadcaster: InProcessBroadcaster = make_broadcaster(app.config.get("REDIS_URL"), app.config.get("SOUNDBOARD_CHANNEL"))
-        self.recorder = ClickRecorder(app, on_commit=self._after_commit)
+        with app.app_context():
+            database_uri = db.engine.url.render_as_string(hide_password=False)
+        self.click_counter = ClickCounter(database_uri, dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})))
+        self.announcer = Announcer(self._announce)
         self._summary: dict[str, Any] | None = None
         self._summary_at = 0.0
         self._connections: Counter[str] = Counter()
@@ -36,8 +39,8 @@ class Live:
             current["alltime"] = counter
         return current
 
-    def _after_commit(self, result: BatchResult) -> None:
-        """Acknowledge a committed batch to everyone: the counter, sound counts, milestones."""
+    def _announce(self, result: ClickResult) -> None:
+        """Committed clicks to everyone: the counter, sound counts, milestones."""
         self.broadcaster.publish(
             {"type": "counterUpdate", "counter": result.counter, "statistics": {"summary": self.summary(result.counter)}}
         )
@@ -48,12 +51,16 @@ class Live:
                 {"type": "notification", "text": f"Milestone reached: {milestone['count']:,} clicks!", "duration": 10, "milestone": milestone}
             )
 
-    def click(self, kind: str, sound_filename: str | None) -> BatchResult:
-        return self.recorder.record(Click(kind, sound_filename))
+    def click(self, kind: str, sound_filename: str | None) -> ClickResult:
+        """Counted (committed) when this returns; every open page hears of it shortly after."""
+        result = self.click_counter.count(Click(kind, sound_filename))
+        self.announcer.committed(result)
+        return result
 
     def close(self) -> None:
-        """Stop this process's click writer (tests build many apps in one process)."""
-        self.recorder.close()
+        """Announce what is left and let go of the database (tests build many apps in one process)."""
+        self.announcer.close()
+        self.click_counter.close()
 
     def open_connection(self, address: str) -> bool:
         limit = self.app.config["WS_CONNECTIONS_PER_ADDRESS"]

@@ -6,7 +6,6 @@ from sqlalchemy import select
 
 from blueprints.common.auth import admin_page_required
 from blueprints.soundboard import services
-from blueprints.soundboard.live import live
 from blueprints.soundboard.ws import websocket
 from domain import NotFound
 from extensions import db, sock
@@ -23,7 +22,6 @@ def _theme() -> str:
 
 
 def _page_context(theme: str) -> dict:
-    live()  # this process's click writer starts now, in the background, not at the first click
     primary, secondary = services.THEME_COLOURS.get(theme, services.THEME_COLOURS[DEFAULT_THEME])
     return {"theme": theme, "themes": services.themes(), "primary": primary, "secondary": secondary}
 

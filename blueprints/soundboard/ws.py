@@ -3,8 +3,8 @@
 Client: {"type": "click", "soundFilename": ...} (big button) and {"type": "sbClick", ...} (board).
 Server: counterUpdate, soundClick, crazyMode (to everyone but the clicker), notification,
 soundUpload / soundModify / soundDelete. Unknown or malformed messages are ignored; clicks over the
-address's rate limit are dropped. A click is acknowledged by the counterUpdate (or soundClick) its
-committed batch causes, never before the commit.
+address's rate limit are dropped. A click is acknowledged by the counterUpdate (or soundClick)
+announced after its commit, never before.
 """
 from __future__ import annotations
 
@@ -77,7 +77,6 @@ def websocket(ws) -> None:
         closed.set()
         subscription.close()
         state.close_connection(address)
-        state.recorder.forget_thread()
 
 
 def handle_message(state, connection_id: str, address: str, raw) -> None:

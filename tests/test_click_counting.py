@@ -1,0 +1,108 @@
+"""Counting clicks: one committed statement per click, today's row kept by the database, and the
+announcer that tells every open page about committed clicks."""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select, text
+
+from blueprints.soundboard.clicks import Announcer, ClickResult
+from blueprints.soundboard.live import live
+from extensions import db
+from models.soundboard import DailyStatistic, GlobalCounter, Sound
+from tests.conftest import TEST_DATABASE_URL
+
+
+def _today_count() -> int | None:
+    today = datetime.now(UTC).date()
+    db.session.remove()  # read what is committed, not what this session saw before
+    return db.session.scalar(select(DailyStatistic.count).where(DailyStatistic.date == today))
+
+
+def test_big_button_clicks_are_committed_and_counted_for_today(app):
+    with app.app_context():
+        results = [live().click("click", None) for _ in range(3)]
+        assert [r.counter for r in results] == [1, 2, 3]
+        # Committed: a separate connection sees them at once.
+        with db.engine.connect() as connection:
+            assert connection.execute(select(GlobalCounter.count)).scalar_one() == 3
+        assert _today_count() == 3
+
+
+def test_a_board_click_counts_for_its_sound_only(app):
+    with app.app_context():
+        db.session.add(Sound(filename="boom", displayname="Boom", source="Season 1"))
+        db.session.commit()
+        live().click("click", None)
+        result = live().click("sbClick", "boom")
+        assert result.sound_counts == {"boom": 1} and result.counter == 1
+        assert live().click("sbClick", "no-such-sound").sound_counts == {}
+        assert _today_count() == 1  # board clicks are not big-button clicks
+
+
+def test_today_follows_any_increase_of_the_counter_in_the_same_statement(app):
+    # The trigger lives in the database: even SQL that knows nothing of the app keeps the two
+    # totals together, and lowering the counter (an operator's correction) takes nothing away.
+    with app.app_context():
+        live().click("click", None)
+        with db.engine.begin() as connection:
+            connection.execute(text("UPDATE global_counter SET count = count + 5 WHERE id = 1"))
+        assert _today_count() == 6
+        with db.engine.begin() as connection:
+            connection.execute(text("UPDATE global_counter SET count = 0 WHERE id = 1"))
+        assert _today_count() == 6
+
+
+def test_concurrent_clicks_from_many_threads_are_all_counted(app):
+    with app.app_context():
+        live()  # made once, before the threads share it
+
+    def click(_):
+        with app.app_context():
+            return live().click("click", None).counter
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        counters = list(pool.map(click, range(400)))
+    # Every click saw a count that includes itself, and none was lost.
+    assert max(counters) == 400 and min(counters) >= 1
+    with app.app_context():
+        assert db.session.scalar(select(GlobalCounter.count)) == 400
+        assert _today_count() == 400
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="a server connection to lose needs PostgreSQL (the CI runs this on it)")
+def test_clicks_go_on_after_the_database_drops_every_connection(app):
+    with app.app_context():
+        assert live().click("click", None).counter == 1
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = current_database()"))
+        # The click engine's pooled connection is dead; its pre-ping replaces it, and the click
+        # is counted once.
+        assert live().click("click", None).counter == 2
+
+
+def test_the_announcer_merges_what_piles_up_while_it_publishes():
+    published: list[ClickResult] = []
+    first_started, release = threading.Event(), threading.Event()
+
+    def publish(result: ClickResult) -> None:
+        published.append(result)
+        first_started.set()
+        release.wait(5)
+
+    announcer = Announcer(publish)
+    announcer.committed(ClickResult(1, {}, []))
+    assert first_started.wait(5)
+    # While the first announcement is out, three more commits land: they become one.
+    announcer.committed(ClickResult(3, {"boom": 2}, [{"id": 1, "count": 3}]))
+    announcer.committed(ClickResult(2, {"boom": 1, "bang": 1}, []))
+    announcer.committed(ClickResult(4, {}, [{"id": 2, "count": 4}]))
+    release.set()
+    announcer.close()  # delivers what is pending, then stops
+    assert published == [
+        ClickResult(1, {}, []),
+        ClickResult(4, {"boom": 2, "bang": 1}, [{"id": 1, "count": 3}, {"id": 2, "count": 4}]),
+    ]
