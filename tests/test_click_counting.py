@@ -3,6 +3,7 @@ announcer that tells every open page about committed clicks."""
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -93,7 +94,7 @@ def test_the_announcer_merges_what_piles_up_while_it_publishes():
         first_started.set()
         release.wait(5)
 
-    announcer = Announcer(publish)
+    announcer = Announcer(publish, interval=0.01)
     announcer.committed(ClickResult(1, {}, []))
     assert first_started.wait(5)
     # While the first announcement is out, three more commits land: they become one.
@@ -106,3 +107,16 @@ def test_the_announcer_merges_what_piles_up_while_it_publishes():
         ClickResult(1, {}, []),
         ClickResult(4, {"boom": 2, "bang": 1}, [{"id": 1, "count": 3}, {"id": 2, "count": 4}]),
     ]
+
+
+def test_the_announcer_publishes_at_most_once_per_interval():
+    published: list[ClickResult] = []
+    announcer = Announcer(published.append, interval=0.05)
+    started = time.monotonic()
+    for counter in range(1, 201):
+        announcer.committed(ClickResult(counter, {}, []))
+        time.sleep(0.001)
+    elapsed = time.monotonic() - started
+    announcer.close()
+    assert len(published) <= elapsed / 0.05 + 2  # not one per commit
+    assert published[-1].counter == 200  # and the last word is the latest count

@@ -50,6 +50,16 @@ class Subscription:
         except queue.Empty:
             return None
 
+    def send(self, message: dict[str, Any]) -> None:
+        """To this connection only (a click's acknowledgement to its clicker)."""
+        self.put(text_frame(json.dumps(message)))
+
+    def put(self, frame: bytes) -> None:
+        try:
+            self.messages.put_nowait(frame)
+        except queue.Full:
+            pass  # this far behind, a client misses messages rather than slowing everyone
+
     def close(self) -> None:
         self._broadcaster._remove(self)
 
@@ -78,10 +88,7 @@ class InProcessBroadcaster:
             targets = [s for key, s in self._subscriptions.items() if key != exclude]
         frame = text_frame(message)
         for subscription in targets:
-            try:
-                subscription.messages.put_nowait(frame)
-            except queue.Full:
-                pass
+            subscription.put(frame)
 
     @property
     def connections(self) -> int:

@@ -14,6 +14,7 @@ from blueprints.soundboard.clicks import Announcer, Click, ClickCounter, ClickRe
 from extensions import db
 
 SUMMARY_MAX_AGE = 1.0  # seconds: the summary rides on counterUpdate without a query per click
+ANNOUNCE_EVERY = 0.05  # seconds: open pages see clicks at most this late, in one message however many
 
 
 class Live:
@@ -23,7 +24,7 @@ class Live:
         with app.app_context():
             database_uri = db.engine.url.render_as_string(hide_password=False)
         self.click_counter = ClickCounter(database_uri, dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})))
-        self.announcer = Announcer(self._announce)
+        self.announcer = Announcer(self._announce, interval=ANNOUNCE_EVERY)
         self._summary: dict[str, Any] | None = None
         self._summary_at = 0.0
         self._connections: Counter[str] = Counter()
@@ -39,21 +40,23 @@ class Live:
             current["alltime"] = counter
         return current
 
+    def acknowledgement(self, result: ClickResult) -> list[dict[str, Any]]:
+        """What the protocol says about committed clicks: the counter, and the clicked sounds' counts."""
+        update = {"type": "counterUpdate", "counter": result.counter, "statistics": {"summary": self.summary(result.counter)}}
+        return [update] + [{"type": "soundClick", "soundFilename": name, "count": count} for name, count in result.sound_counts.items()]
+
     def _announce(self, result: ClickResult) -> None:
-        """Committed clicks to everyone: the counter, sound counts, milestones."""
-        self.broadcaster.publish(
-            {"type": "counterUpdate", "counter": result.counter, "statistics": {"summary": self.summary(result.counter)}}
-        )
-        for filename, count in result.sound_counts.items():
-            self.broadcaster.publish({"type": "soundClick", "soundFilename": filename, "count": count})
+        for message in self.acknowledgement(result):
+            self.broadcaster.publish(message)
         for milestone in result.milestones:
             self.broadcaster.publish(
                 {"type": "notification", "text": f"Milestone reached: {milestone['count']:,} clicks!", "duration": 10, "milestone": milestone}
             )
 
-    def click(self, kind: str, sound_filename: str | None) -> ClickResult:
-        """Counted (committed) when this returns; every open page hears of it shortly after."""
-        result = self.click_counter.count(Click(kind, sound_filename))
+    def click(self, kind: str, sound_filename: str | None, times: int = 1) -> ClickResult:
+        """Counted (committed) when this returns; every open page hears of it within
+        ``ANNOUNCE_EVERY`` seconds (the clicker is told by its own response or acknowledgement)."""
+        result = self.click_counter.count(Click(kind, sound_filename, times))
         self.announcer.committed(result)
         return result
 

@@ -3,14 +3,15 @@
 Client: {"type": "click", "soundFilename": ...} (big button) and {"type": "sbClick", ...} (board).
 Server: counterUpdate, soundClick, crazyMode (to everyone but the clicker), notification,
 soundUpload / soundModify / soundDelete. Unknown or malformed messages are ignored; clicks over the
-address's rate limit are dropped. A click is acknowledged by the counterUpdate (or soundClick)
-announced after its commit, never before.
+address's rate limit are dropped. A click is acknowledged, after its commit and never before, by a
+counterUpdate (or soundClick) sent to its clicker at once; other pages get theirs from the announcer.
 """
 from __future__ import annotations
 
 import json
 import logging
 import threading
+from collections import Counter
 
 from flask import request
 from simple_websocket import ConnectionClosed
@@ -21,6 +22,7 @@ from blueprints.soundboard.live import live
 from blueprints.soundboard.throttle import click_allowed
 
 log = logging.getLogger(__name__)
+BURST = 64  # messages already waiting that are handled (and counted) together, at most
 
 
 def _address() -> str:
@@ -67,10 +69,13 @@ def websocket(ws) -> None:
             raw = ws.receive(timeout=30)
             if raw is None:
                 continue
+            burst = [raw]
+            while len(burst) < BURST and (more := ws.receive(timeout=0)) is not None:
+                burst.append(more)
             try:
-                handle_message(state, subscription.id, address, raw)
+                handle_messages(state, subscription, address, burst)
             except Exception:  # noqa: BLE001 - a WebSocket must never turn into an HTTP error page
-                log.exception("A WebSocket message could not be handled")
+                log.exception("WebSocket messages could not be handled")
     except ConnectionClosed:
         pass
     finally:
@@ -79,25 +84,37 @@ def websocket(ws) -> None:
         state.close_connection(address)
 
 
-def handle_message(state, connection_id: str, address: str, raw) -> None:
+def parse_click(raw) -> tuple[str, str | None] | None:
+    """(kind, soundFilename) of a well-formed click message; None for anything else."""
     try:
         message = json.loads(raw)
     except (TypeError, ValueError):
-        return
+        return None
     if not isinstance(message, dict) or message.get("type") not in ("click", "sbClick"):
-        return
+        return None
     filename = message.get("soundFilename")
     if filename is not None and not isinstance(filename, str):
-        return
-    if not click_allowed(address)[0]:
-        return  # over the limit: dropped, as the protocol has no error message
-    kind = message["type"]
-    if kind == "sbClick" and not filename:
-        return
-    try:
-        state.click(kind, filename[:64] if filename else None)
-    except Exception:  # noqa: BLE001 - a failed commit is simply not acknowledged
-        log.exception("A WebSocket click could not be counted")
-        return
-    if kind == "click" and filename:
-        state.broadcaster.publish({"type": "crazyMode", "soundFilename": filename[:64]}, exclude=connection_id)
+        return None
+    if message["type"] == "sbClick" and not filename:
+        return None
+    return message["type"], filename[:64] if filename else None
+
+
+def handle_messages(state, subscription, address: str, burst: list) -> None:
+    """Messages that arrived together; equal clicks among them are counted in one statement (a
+    page sends a click per press, so a fast clicker or a reconnecting page sends them in bursts)."""
+    clicks: Counter[tuple[str, str | None]] = Counter()
+    for raw in burst:
+        click = parse_click(raw)
+        if click is not None and click_allowed(address)[0]:  # over the limit: dropped, silently
+            clicks[click] += 1
+    for (kind, filename), times in clicks.items():
+        try:
+            result = state.click(kind, filename, times)
+        except Exception:  # noqa: BLE001 - a failed commit is simply not acknowledged
+            log.exception("A WebSocket click could not be counted")
+            continue
+        for message in state.acknowledgement(result):
+            subscription.send(message)
+        if kind == "click" and filename:
+            state.broadcaster.publish({"type": "crazyMode", "soundFilename": filename}, exclude=subscription.id)
