@@ -1,4 +1,4 @@
-"""``python -m bench [name ...]`` (``make bench``): the baseline, then each feature's benchmark.
+"""``python -m bench [name ...]`` (``make bench``): each feature's benchmark, each after its baseline.
 
 Feature benchmarks are the modules ``bench/<name>.py`` that define ``run(ctx)``; with no names
 all of them run. Results are printed and saved to ``bench/results/latest.json``.
@@ -43,8 +43,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     with tempfile.TemporaryDirectory(prefix="themeboard-bench-") as tmp:
         ctx = BenchContext(Path(tmp))
-        measure_baseline(ctx)
         for name in names:
+            # Measured again before each benchmark: this machine's speed drifts over minutes
+            # (seen: the same baseline 2,400 req/s, then 1,500), and a ratio to a baseline taken
+            # minutes earlier measured the drift as much as the feature.
+            measure_baseline(ctx)
             print(f"\n{name}:", flush=True)
             started = time.time()
             module = importlib.import_module(f"bench.{name}")

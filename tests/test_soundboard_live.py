@@ -86,6 +86,30 @@ def test_websocket_protocol(live_server, audio_file):
         watcher.close()
 
 
+def test_a_burst_of_websocket_clicks_is_counted_whole_and_answered(live_server):
+    clicker, watcher = _ws(live_server.url), _ws(live_server.url)
+    try:
+        for _ in range(25):
+            clicker.send(json.dumps({"type": "click"}))
+        # However the server grouped them, the clicker's answers end at the full count, and the
+        # other page is told the same by the announcer.
+        assert _counter_reaches(clicker, 25) and _counter_reaches(watcher, 25)
+        assert requests.get(f"{live_server.url}/api/counter", timeout=5).json() == {"counter": 25}
+    finally:
+        clicker.close()
+        watcher.close()
+
+
+def _counter_reaches(connection, expected: int, timeout: float = 3.0) -> bool:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        message = _next(connection, "counterUpdate", timeout=max(0.1, deadline - time.time()))
+        assert message["counter"] <= expected
+        if message["counter"] == expected:
+            return True
+    return False
+
+
 def test_websocket_rate_and_connection_limits(live_server_factory):
     server = live_server_factory(RATELIMIT_ENABLED=True, CLICK_RATE_LIMIT="3/minute", WS_CONNECTIONS_PER_ADDRESS=2)
     first, second = _ws(server.url), _ws(server.url)
