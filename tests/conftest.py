@@ -57,6 +57,19 @@ def _prepare_schema(app) -> None:
             _schema_ready = True
 
 
+def require_redis(url: str = "redis://127.0.0.1:6379/0") -> str:
+    """Skip locally without Redis on 127.0.0.1:6379; in CI (.ci/run starts it) fail instead."""
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Redis must run on 127.0.0.1:6379 in CI (.ci/run starts it)")
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    return url
+
+
 def _close_live(app) -> None:
     """Each app that counted a click has its own click engine and announcer thread; close them."""
     live = app.extensions.get("soundboard_live")

@@ -11,6 +11,7 @@ import pytest
 import requests
 import websocket
 
+from tests.conftest import require_redis
 from tests.servers import Gunicorn
 
 TOKEN = {"Authorization": "test-soundboard-token"}
@@ -126,22 +127,9 @@ def test_websocket_rate_and_connection_limits(live_server_factory):
         second.close()
 
 
-def _require_redis() -> None:
-    import os
-
-    import redis
-
-    try:
-        redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("Redis must run on 127.0.0.1:6379 in CI (.ci/run starts it)")
-        pytest.skip("Redis is not running on 127.0.0.1:6379 (needed for the several-workers test)")
-
-
 @pytest.mark.slow
 def test_two_workers_share_updates_through_redis(tmp_path):
-    _require_redis()
+    require_redis()
     server = Gunicorn(
         {
             "DATABASE_URL": f"sqlite:///{tmp_path / 'two.db'}",
