@@ -198,6 +198,7 @@ def test_pages(client, app, audio_file):
     _seed_sounds(client, audio_file)
     home = client.get("/soundboard").get_data(as_text=True)
     assert 'id="sb-counter"' in home and "sb-big-button" in home
+    assert client.get("/soundboard/").get_data(as_text=True) == home
     board = client.get("/soundboard/board").get_data(as_text=True)
     assert "Season 1" in board and "Season 2" in board and "<kbd" in board and "OVA" not in board
     assert "OVA" in client.get("/soundboard/board?theme=aqua").get_data(as_text=True)

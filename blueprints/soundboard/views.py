@@ -45,7 +45,7 @@ def sound_file(theme: str, source: str, filename: str):
     return serve_media(services.storage_key(sound.filename), "audio/mpeg", download_name=f"{filename}.mp3")
 
 
-@bp.get("/soundboard")
+@bp.get("/soundboard", strict_slashes=False)  # "/soundboard/" is what people type too
 def index():
     theme = _theme()
     all_sounds = services.list_sounds({"theme": theme})
