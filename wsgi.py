@@ -7,7 +7,7 @@ os.environ.setdefault("APP_ENV", "production")
 # waits up to the switch interval to get it back while other threads compute. The default 5 ms
 # made database calls under load wait for milliseconds; a shorter interval forces more thread
 # switches, which cost CPU. 2 ms measured best for soundboard clicks (HTTP 0.62-0.74x of /ping in
-# six runs, against 0.56-0.77x at 0.5 ms and 0.55-0.60x at 5 ms).
+# six runs, median 0.65x, against 0.56-0.77x, median 0.60x, at 0.5 ms and 0.55-0.60x at 5 ms).
 sys.setswitchinterval(float(os.environ.get("GIL_SWITCH_INTERVAL", "0.002")))
 
 from app import create_app  # noqa: E402
