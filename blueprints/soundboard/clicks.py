@@ -108,6 +108,7 @@ class ClickCounter:
         # (when milestones were last read, the lowest count not yet reached): read again at most
         # every 2 s, or as soon as the counter passes it.
         self._next_milestone: tuple[float, int | None] = (0.0, None)
+        self._milestone_check = threading.Lock()  # one thread reads them; the others click on
         self._ensure_counter_row()
 
     def count(self, click: Click) -> ClickResult:
@@ -159,6 +160,16 @@ class ClickCounter:
         refreshed_at, threshold = self._next_milestone
         if time.monotonic() - refreshed_at < MILESTONE_REFRESH_SECONDS and (threshold is None or counter < threshold):
             return []
+        # Every request thread would find the refresh due at the same moment; one does it. A
+        # milestone it does not reach stays below the threshold, so the next click checks again.
+        if not self._milestone_check.acquire(blocking=False):
+            return []
+        try:
+            return self._flip_reached_milestones(counter)
+        finally:
+            self._milestone_check.release()
+
+    def _flip_reached_milestones(self, counter: int) -> list[dict]:
         with self.engine.connect() as connection:
             # One statement: each milestone is flipped, and so announced, by exactly one click.
             rows = connection.execute(
