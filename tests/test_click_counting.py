@@ -120,3 +120,13 @@ def test_the_announcer_publishes_at_most_once_per_interval():
     announcer.close()
     assert len(published) <= elapsed / 0.05 + 2  # not one per commit
     assert published[-1].counter == 200  # and the last word is the latest count
+
+
+def test_the_summary_on_counter_updates_includes_clicks_since_it_was_cached(app):
+    with app.app_context():
+        state = live()
+        state.click("click", None)
+        assert state.summary()["daily"] == 1  # read from the database, and now cached for a second
+        counter = [state.click("click", None).counter for _ in range(3)][-1]
+        summary = state.summary(counter)
+        assert summary["alltime"] == summary["daily"] == summary["weekly"] == summary["yearly"] == 4

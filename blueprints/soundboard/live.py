@@ -37,6 +37,11 @@ class Live:
             self._summary_at = time.monotonic()
         current = dict(self._summary)
         if counter is not None:
+            # Big-button clicks since the cached summary was read all count for today (the
+            # trigger), so every period grows by them too: no page is left showing an old "today".
+            grown = max(0, counter - current["alltime"])
+            for period in ("daily", "weekly", "monthly", "yearly"):
+                current[period] += grown
             current["alltime"] = counter
         return current
 
