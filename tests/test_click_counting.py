@@ -130,3 +130,4 @@ def test_the_summary_on_counter_updates_includes_clicks_since_it_was_cached(app)
         counter = [state.click("click", None).counter for _ in range(3)][-1]
         summary = state.summary(counter)
         assert summary["alltime"] == summary["daily"] == summary["weekly"] == summary["yearly"] == 4
+        assert summary["average"] == 4.0  # every click was today, the only counted day

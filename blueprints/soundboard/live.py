@@ -26,6 +26,7 @@ class Live:
         self.click_counter = ClickCounter(database_uri, dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})))
         self.announcer = Announcer(self._announce, interval=ANNOUNCE_EVERY)
         self._summary: dict[str, Any] | None = None
+        self._summary_days = 1
         self._summary_at = 0.0
         self._connections: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -33,7 +34,7 @@ class Live:
     def summary(self, counter: int | None = None) -> dict[str, Any]:
         if self._summary is None or time.monotonic() - self._summary_at > SUMMARY_MAX_AGE:
             with self.app.app_context():
-                self._summary = services.summary()
+                self._summary, self._summary_days = services.summary_and_days()
             self._summary_at = time.monotonic()
         current = dict(self._summary)
         if counter is not None:
@@ -43,6 +44,7 @@ class Live:
             for period in ("daily", "weekly", "monthly", "yearly"):
                 current[period] += grown
             current["alltime"] = counter
+            current["average"] = round(counter / self._summary_days, 2)
         return current
 
     def acknowledgement(self, result: ClickResult) -> list[dict[str, Any]]:

@@ -273,6 +273,11 @@ def statistics(args: Mapping[str, str]) -> list[dict[str, Any]]:
 
 
 def summary() -> dict[str, Any]:
+    return summary_and_days()[0]
+
+
+def summary_and_days() -> tuple[dict[str, Any], int]:
+    """The summary, and the number of days its ``average`` is taken over (from the first counted day)."""
     today = datetime.now(UTC).date()
     week_start = today - timedelta(days=today.weekday())
     month_start = today.replace(day=1)
@@ -281,16 +286,18 @@ def summary() -> dict[str, Any]:
     def since(start: date):
         return func.coalesce(func.sum(DailyStatistic.count).filter(DailyStatistic.date >= start), 0)
 
+    # One statement, so one snapshot: read apart, a click committed in between made alltime run
+    # ahead of daily, and pages growing the cached summary by the counter showed today short.
+    alltime_now = select(func.coalesce(func.max(GlobalCounter.count), 0)).where(GlobalCounter.id == 1).scalar_subquery()
     row = db.session.execute(
         select(
             since(today), since(week_start), since(month_start), since(year_start),
-            func.min(DailyStatistic.date), func.count(DailyStatistic.id),
+            func.min(DailyStatistic.date), alltime_now,
         )
     ).one()
-    daily, weekly, monthly, yearly, first_day, _ = row
-    alltime = counter()
+    daily, weekly, monthly, yearly, first_day, alltime = row
     days = (today - first_day).days + 1 if first_day else 1
-    return {
+    counts = {
         "alltime": alltime,
         "daily": int(daily),
         "weekly": int(weekly),
@@ -298,6 +305,7 @@ def summary() -> dict[str, Any]:
         "yearly": int(yearly),
         "average": round(alltime / days, 2),
     }
+    return counts, days
 
 
 def chart_data(months: int = 12) -> list[dict[str, Any]]:
