@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, create_engine, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
 from models.base import utcnow
@@ -85,9 +85,13 @@ class _DriverStatement:
         return cursor
 
 
+def is_sqlite(database_uri: str | URL) -> bool:
+    return make_url(database_uri).get_backend_name() == "sqlite"
+
+
 def click_engine(database_uri: str, engine_options: dict[str, Any]) -> Engine:
     """An engine whose connections commit every statement (AUTOCOMMIT)."""
-    if database_uri.startswith("sqlite"):
+    if is_sqlite(database_uri):
         # A SQLite connection is an open file, so each clicking thread keeps its own (see
         # ClickCounter._connection); no pre-ping: a file does not go away like a server does.
         return create_engine(database_uri, isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
@@ -99,7 +103,7 @@ class ClickCounter:
 
     def __init__(self, database_uri: str, engine_options: dict[str, Any]):
         self.engine = click_engine(database_uri, engine_options)
-        self._per_thread = threading.local() if self.engine.dialect.name == "sqlite" else None
+        self._per_thread = threading.local() if is_sqlite(database_uri) else None
         dialect = self.engine.dialect
         self._bump_counter = _DriverStatement(_BUMP_COUNTER, dialect)
         self._read_counter = _DriverStatement(_READ_COUNTER, dialect)
