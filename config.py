@@ -65,6 +65,7 @@ def load_config(instance_path: str) -> dict:
         or "memory://",
         "CLICK_RATE_LIMIT": os.environ.get("CLICK_RATE_LIMIT", "20/second"),
         "WS_CONNECTIONS_PER_ADDRESS": _int("WS_CONNECTIONS_PER_ADDRESS", 20),
+        "CLICK_DB_CONNECTIONS": _int("CLICK_DB_CONNECTIONS", 8),  # per web process, PostgreSQL only
         # Tracks v1: signed upload URLs and background processing.
         "TRACKS_UPLOAD_TTL": _int("TRACKS_UPLOAD_TTL", 3600),  # seconds a signed upload URL works
         "TRACKS_PROCESSING_LEASE_SECONDS": _int("TRACKS_PROCESSING_LEASE_SECONDS", 120),  # then re-queued

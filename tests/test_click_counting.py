@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from blueprints.soundboard.clicks import Announcer, ClickResult
 from blueprints.soundboard.live import live
@@ -72,6 +72,27 @@ def test_concurrent_clicks_from_many_threads_are_all_counted(app):
     with app.app_context():
         assert db.session.scalar(select(GlobalCounter.count)) == 400
         assert _today_count() == 400
+
+
+def test_clicks_from_many_threads_share_a_fixed_set_of_server_connections(app_factory):
+    app = app_factory(CLICK_DB_CONNECTIONS=3)
+    with app.app_context():
+        engine = live().click_counter.engine
+    opened = []
+    event.listen(engine, "connect", lambda *_: opened.append(1))
+
+    def click(_):
+        with app.app_context():
+            return live().click("click", None).counter
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        counters = list(pool.map(click, range(300)))
+    assert max(counters) == 300 and min(counters) >= 1
+    if TEST_DATABASE_URL:
+        # A burst queues for the three kept connections instead of opening (and closing) more.
+        assert len(opened) <= 3
+    else:
+        assert len(opened) <= 16  # SQLite: each clicking thread opens its own file once
 
 
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="a server connection to lose needs PostgreSQL (the CI runs this on it)")

@@ -89,20 +89,25 @@ def is_sqlite(database_uri: str | URL) -> bool:
     return make_url(database_uri).get_backend_name() == "sqlite"
 
 
-def click_engine(database_uri: str, engine_options: dict[str, Any]) -> Engine:
+def click_engine(database_uri: str, engine_options: dict[str, Any], connections: int) -> Engine:
     """An engine whose connections commit every statement (AUTOCOMMIT)."""
     if is_sqlite(database_uri):
         # A SQLite connection is an open file, so each clicking thread keeps its own (see
         # ClickCounter._connection); no pre-ping: a file does not go away like a server does.
         return create_engine(database_uri, isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
-    return create_engine(database_uri, **{**engine_options, "isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None})
+    # A fixed set of server connections, and no overflow: a click waits a moment for a free one.
+    # With the default overflow, every burst opened connections (a server process each) and closed
+    # them again on return, and more connections only queued longer on the counter's row lock:
+    # 8 kept connections counted 1.5x the clicks of 5 + 10 overflow (PostgreSQL, 16 clients).
+    options = {**engine_options, "pool_size": connections, "max_overflow": 0}
+    return create_engine(database_uri, **options, isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
 
 
 class ClickCounter:
     """Counts clicks on its own autocommit engine; safe to call from any number of threads."""
 
-    def __init__(self, database_uri: str, engine_options: dict[str, Any]):
-        self.engine = click_engine(database_uri, engine_options)
+    def __init__(self, database_uri: str, engine_options: dict[str, Any], connections: int = 8):
+        self.engine = click_engine(database_uri, engine_options, connections)
         self._per_thread = threading.local() if is_sqlite(database_uri) else None
         dialect = self.engine.dialect
         self._bump_counter = _DriverStatement(_BUMP_COUNTER, dialect)
