@@ -11,7 +11,9 @@ Why one statement and not a transaction: between two statements a Python thread 
 and, under load, waits for it for up to the switch interval while the database's write lock is
 still held, and every other writer (the other workers) queues behind that lock. One autocommitted
 statement holds the lock only inside the database call. An earlier design that batched clicks into
-group commits in a writer process paid more in thread hand-offs per click than it saved in commits.
+group commits in a writer process paid more in thread hand-offs per click than it saved in commits
+on SQLite, where a commit is cheap; on PostgreSQL, where each commit waits for its WAL flush on the
+counter's one row, group commit would pay (see the README's benchmark notes).
 """
 from __future__ import annotations
 
@@ -89,7 +91,7 @@ def is_sqlite(database_uri: str | URL) -> bool:
     return make_url(database_uri).get_backend_name() == "sqlite"
 
 
-def click_engine(database_uri: str, engine_options: dict[str, Any], connections: int) -> Engine:
+def click_engine(database_uri: str | URL, engine_options: dict[str, Any], connections: int) -> Engine:
     """An engine whose connections commit every statement (AUTOCOMMIT)."""
     if is_sqlite(database_uri):
         # A SQLite connection is an open file, so each clicking thread keeps its own (see
@@ -106,7 +108,7 @@ def click_engine(database_uri: str, engine_options: dict[str, Any], connections:
 class ClickCounter:
     """Counts clicks on its own autocommit engine; safe to call from any number of threads."""
 
-    def __init__(self, database_uri: str, engine_options: dict[str, Any], connections: int = 8):
+    def __init__(self, database_uri: str | URL, engine_options: dict[str, Any], connections: int = 8):
         self.engine = click_engine(database_uri, engine_options, connections)
         self._per_thread = threading.local() if is_sqlite(database_uri) else None
         dialect = self.engine.dialect

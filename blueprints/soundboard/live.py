@@ -22,9 +22,9 @@ class Live:
         self.app = app
         self.broadcaster: InProcessBroadcaster = make_broadcaster(app.config.get("REDIS_URL"), app.config.get("SOUNDBOARD_CHANNEL"))
         with app.app_context():
-            database_uri = db.engine.url.render_as_string(hide_password=False)
+            database_url = db.engine.url  # the URL object itself: no password written out and parsed again
         self.click_counter = ClickCounter(
-            database_uri, dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})), connections=app.config["CLICK_DB_CONNECTIONS"]
+            database_url, dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})), connections=app.config["CLICK_DB_CONNECTIONS"]
         )
         self.announcer = Announcer(self._announce, interval=ANNOUNCE_EVERY)
         self._summary: dict[str, Any] | None = None
