@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import event, select, text
 
-from blueprints.soundboard.clicks import Announcer, ClickResult
+from blueprints.soundboard.clicks import Announcer, Click, ClickResult, GroupCommit
 from blueprints.soundboard.live import live
 from extensions import db
 from models.soundboard import DailyStatistic, GlobalCounter, Sound
@@ -151,3 +151,69 @@ def test_the_summary_on_counter_updates_includes_clicks_since_it_was_cached(app)
         summary = state.summary(counter)
         assert summary["alltime"] == summary["daily"] == summary["weekly"] == summary["yearly"] == 4
         assert summary["average"] == 4.0  # every click was today, the only counted day
+
+
+class _SlowCounter:
+    """Stands in for the database: the first count blocks until released, and every count is
+    recorded, so a test can see which clicks were counted together."""
+
+    def __init__(self, fail_on: str | None = None):
+        self.counted: list[Click] = []
+        self.release = threading.Event()
+        self.started = threading.Event()
+        self.total = 0
+        self._fail_on = fail_on
+
+    def __call__(self, click: Click) -> ClickResult:
+        self.started.set()
+        self.release.wait(5)
+        self.counted.append(click)
+        if self._fail_on is not None and click.sound_filename == self._fail_on:
+            raise RuntimeError("database gone")
+        self.total += click.times
+        return ClickResult(self.total, {}, [{"id": 1, "count": self.total}])
+
+
+def _click_in_threads(group: GroupCommit, clicks: list[Click]) -> list:
+    outcomes: list = [None] * len(clicks)
+
+    def click(index: int) -> None:
+        try:
+            outcomes[index] = group.count(clicks[index])
+        except Exception as error:  # noqa: BLE001 - the test looks at what each caller got
+            outcomes[index] = error
+
+    threads = [threading.Thread(target=click, args=(i,)) for i in range(len(clicks))]
+    for thread in threads:
+        thread.start()
+    return threads, outcomes
+
+
+def test_group_commit_counts_the_clicks_that_waited_in_one_statement():
+    counter = _SlowCounter()
+    group = GroupCommit(counter)
+    first, first_outcome = _click_in_threads(group, [Click("click", None)])
+    assert counter.started.wait(5)  # the first click is being committed...
+    later, outcomes = _click_in_threads(group, [Click("click", None)] * 5 + [Click("click", None, times=3)])
+    deadline = time.monotonic() + 5
+    while len(group._waiting) < 6 and time.monotonic() < deadline:  # ...while six more arrive and wait
+        time.sleep(0.01)
+    counter.release.set()
+    for thread in first + later:
+        thread.join(5)
+    # Two counts: the first click alone, then all that waited, as one click of 8.
+    assert [(c.kind, c.times) for c in counter.counted] == [("click", 1), ("click", 8)]
+    assert first_outcome[0].counter == 1 and all(o.counter == 9 for o in outcomes)
+    # The group's milestone goes to one caller only, so it is announced once.
+    assert sum(len(o.milestones) for o in outcomes) == 1
+
+
+def test_group_commit_hands_a_failure_to_its_callers_and_goes_on():
+    counter = _SlowCounter(fail_on="broken")
+    group = GroupCommit(counter)
+    counter.release.set()
+    threads, outcomes = _click_in_threads(group, [Click("sbClick", "broken"), Click("sbClick", "fine")])
+    for thread in threads:
+        thread.join(5)
+    assert isinstance(outcomes[0], RuntimeError) and isinstance(outcomes[1], ClickResult)
+    assert group.count(Click("click", None)).counter == 2  # nothing is left stuck
