@@ -1,8 +1,7 @@
 """Counting clicks durably: each click is one committed, atomic increment before it is acknowledged.
 
 A click is one autocommitted ``UPDATE ... SET count = count + n`` (n is 1, or the size of a
-WebSocket burst): atomic in the database, so any
-number of threads, workers and servers count correctly, and committed before the caller hears
+WebSocket burst or of a PostgreSQL group): atomic in the database, so any number of threads, workers and servers count correctly, and committed before the caller hears
 back, so a ``kill -9`` loses nothing that was acknowledged. Today's statistics row is bumped by a
 trigger on the counter (``models.soundboard.COUNT_CLICKS_TODAY``) inside that same statement: the
 counter and the statistics can never disagree, and no transaction spans two statements.
@@ -12,8 +11,8 @@ and, under load, waits for it for up to the switch interval while the database's
 still held, and every other writer (the other workers) queues behind that lock. One autocommitted
 statement holds the lock only inside the database call. An earlier design that batched clicks into
 group commits in a writer process paid more in thread hand-offs per click than it saved in commits
-on SQLite, where a commit is cheap; on PostgreSQL, where each commit waits for its WAL flush on the
-counter's one row, group commit would pay (see the README's benchmark notes).
+on SQLite, where a commit is cheap. On PostgreSQL, where each commit waits for its WAL flush on the
+counter's one row, the clicks that wait meanwhile are counted together (``GroupCommit``).
 """
 from __future__ import annotations
 
