@@ -44,12 +44,17 @@ def normalise_database_url(url: str) -> str:
 def load_config(instance_path: str) -> dict:
     """Build the config mapping from the environment (called by create_app)."""
     instance = Path(instance_path)
-    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'themeboard.db'}"
+    database_url = normalise_database_url(os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'themeboard.db'}")
+    engine_options: dict = {"pool_pre_ping": True}
+    if not database_url.startswith("sqlite"):
+        # Connections each web process keeps for pages and APIs, and how many more a burst may
+        # open (and close again when it is over): sized against the server's max_connections.
+        engine_options |= {"pool_size": _int("DATABASE_POOL_SIZE", 5), "max_overflow": _int("DATABASE_MAX_OVERFLOW", 10)}
     return {
         "APP_ENV": os.environ.get("APP_ENV", "development"),
         "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET_KEY),
-        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "MEDIA_ROOT": os.environ.get("MEDIA_ROOT", str(instance / "media")),
         "SOUNDBOARD_ADMIN_TOKEN": os.environ.get("SOUNDBOARD_ADMIN_TOKEN") or None,
         "PLAYLIST_LIMIT": _int("PLAYLIST_LIMIT", 1000),

@@ -4,6 +4,7 @@ import pytest
 
 from app import create_app
 from config import DEV_SECRET_KEY, normalise_database_url
+from extensions import db
 
 
 def test_database_url_spellings():
@@ -33,4 +34,16 @@ def test_environment_variables(monkeypatch, tmp_path):
     assert app.config["SOUNDBOARD_ADMIN_TOKEN"] is None or isinstance(app.config["SOUNDBOARD_ADMIN_TOKEN"], str)
     monkeypatch.setenv("PLAYLIST_LIMIT", "lots")
     with pytest.raises(RuntimeError, match="PLAYLIST_LIMIT must be an integer"):
+        create_app({"INSTANCE_PATH": str(tmp_path / "instance")})
+
+
+def test_database_pool_settings_size_the_pages_pool_on_a_server_database(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://someone@127.0.0.1:5432/somewhere")
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "3")
+    monkeypatch.setenv("DATABASE_MAX_OVERFLOW", "0")
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "instance"), "MEDIA_ROOT": str(tmp_path / "media")})
+    with app.app_context():  # the engine is made without connecting
+        assert (db.engine.pool.size(), db.engine.pool._max_overflow) == (3, 0)
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "few")
+    with pytest.raises(RuntimeError, match="DATABASE_POOL_SIZE must be an integer"):
         create_app({"INSTANCE_PATH": str(tmp_path / "instance")})
