@@ -1,18 +1,24 @@
 """Counting clicks durably: each click is one committed, atomic increment before it is acknowledged.
 
 A click is one autocommitted ``UPDATE ... SET count = count + n`` (n is 1, or the size of a
-WebSocket burst or of a PostgreSQL group): atomic in the database, so any number of threads, workers and servers count correctly, and committed before the caller hears
-back, so a ``kill -9`` loses nothing that was acknowledged. Today's statistics row is bumped by a
-trigger on the counter (``models.soundboard.COUNT_CLICKS_TODAY``) inside that same statement: the
-counter and the statistics can never disagree, and no transaction spans two statements.
+WebSocket burst or of a PostgreSQL group): atomic in the database, so any number of threads,
+workers and servers count correctly, and committed before the caller hears back, so a ``kill -9``
+loses nothing that was acknowledged. Today's statistics row is bumped by a trigger on the counter
+(``models.soundboard.COUNT_CLICKS_TODAY``) inside that same statement: the counter and the
+statistics can never disagree, and no transaction spans two statements.
 
 Why one statement and not a transaction: between two statements a Python thread gives up the GIL
 and, under load, waits for it for up to the switch interval while the database's write lock is
 still held, and every other writer (the other workers) queues behind that lock. One autocommitted
-statement holds the lock only inside the database call. An earlier design that batched clicks into
-group commits in a writer process paid more in thread hand-offs per click than it saved in commits
-on SQLite, where a commit is cheap. On PostgreSQL, where each commit waits for its WAL flush on the
-counter's one row, the clicks that wait meanwhile are counted together (``GroupCommit``).
+statement holds the lock only inside the database call. ``UPDATE ... RETURNING`` is the same trap
+on SQLite: the row comes back from the first step and the commit happens on the next, with the GIL
+given up and waited for in between (HTTP clicks fell from 0.58x-0.62x of ``/ping`` to 0.46x-0.51x),
+so the counter is read by a second statement after the commit. An earlier design that batched
+clicks into group commits in a writer process paid more in thread hand-offs per click than it saved
+in commits on SQLite, where a commit is cheap. On PostgreSQL, where each commit waits for its WAL
+flush on the counter's one row, the clicks that wait meanwhile are counted together
+(``GroupCommit``); RETURNING in place of the read measured no better there (0.50x-0.56x of
+``/ping`` either way): the row's lock sets the pace, not the extra round trip.
 """
 from __future__ import annotations
 
@@ -110,7 +116,8 @@ class ClickCounter:
 
     def __init__(self, database_uri: str | URL, engine_options: dict[str, Any], connections: int = 8):
         self.engine = click_engine(database_uri, engine_options, connections)
-        self._per_thread = threading.local() if is_sqlite(database_uri) else None
+        sqlite = is_sqlite(database_uri)
+        self._per_thread = threading.local() if sqlite else None
         dialect = self.engine.dialect
         self._bump_counter = _DriverStatement(_BUMP_COUNTER, dialect)
         self._read_counter = _DriverStatement(_READ_COUNTER, dialect)
@@ -123,7 +130,7 @@ class ClickCounter:
         # PostgreSQL: each commit waits for its WAL flush while holding the counter row's lock, so
         # clicks queue on that row; counting the clicks that pile up meanwhile in one statement
         # raised clicks/s (README). SQLite commits without a flush, where the hand-offs cost more.
-        self._group_commit = None if self._per_thread is not None else GroupCommit(self._count_now)
+        self._group_commit = None if sqlite else GroupCommit(self._count_now)
         self._ensure_counter_row()
 
     def count(self, click: Click) -> ClickResult:
