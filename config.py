@@ -8,6 +8,8 @@ import logging
 import os
 from pathlib import Path
 
+from sqlalchemy.engine import URL, make_url
+
 DEV_SECRET_KEY = "dev-only-not-secret"  # refused when APP_ENV=production
 
 log = logging.getLogger(__name__)
@@ -41,12 +43,17 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def is_sqlite(database_url: str | URL) -> bool:
+    """True for a SQLite URL (text or URL object): the one place the app tells SQLite apart by URL."""
+    return make_url(database_url).get_backend_name() == "sqlite"
+
+
 def load_config(instance_path: str) -> dict:
     """Build the config mapping from the environment (called by create_app)."""
     instance = Path(instance_path)
     database_url = normalise_database_url(os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'themeboard.db'}")
-    engine_options: dict = {"pool_pre_ping": True}
-    if not database_url.startswith("sqlite"):
+    engine_options: dict[str, object] = {"pool_pre_ping": True}
+    if not is_sqlite(database_url):
         # Connections each web process keeps for pages and APIs, and how many more a burst may
         # open (and close again when it is over): sized against the server's max_connections.
         engine_options |= {"pool_size": _int("DATABASE_POOL_SIZE", 5), "max_overflow": _int("DATABASE_MAX_OVERFLOW", 10)}

@@ -30,9 +30,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, create_engine, insert, select, update
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import IntegrityError
 
+from config import is_sqlite
 from models.base import utcnow
 from models.soundboard import GlobalCounter, Milestone, Sound
 
@@ -91,10 +92,6 @@ class _DriverStatement:
     def run(self, cursor, **values: Any):
         cursor.execute(self.sql, self.params(**values))
         return cursor
-
-
-def is_sqlite(database_uri: str | URL) -> bool:
-    return make_url(database_uri).get_backend_name() == "sqlite"
 
 
 def click_engine(database_uri: str | URL, engine_options: dict[str, Any], connections: int) -> Engine:
