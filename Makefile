@@ -22,9 +22,12 @@ db: install
 seed: db
 	$(BIN)/flask seed
 
+PORT ?= 5000
+
+# The production server and worker class (gunicorn.conf.py), in development mode.
 run: seed
-	@echo "Themeboard is starting on http://127.0.0.1:5000 (Ctrl+C to stop)."
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	@echo "Themeboard is starting on http://127.0.0.1:$(PORT) (Ctrl+C to stop)."
+	APP_ENV=$${APP_ENV:-development} PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -24,7 +24,7 @@ def available() -> list[str]:
 
 
 def measure_baseline(ctx: BenchContext) -> None:
-    print("Baseline: gunicorn, 2 workers (gthread), GET /ping, 16 connections", flush=True)
+    print("Baseline: gunicorn -c gunicorn.conf.py, 2 workers, GET /ping, 16 connections", flush=True)
     with ctx.server(workers=2) as server:
         ctx.measure(f"{server.url}/ping", connections=16, seconds=1)  # warm-up
         result = ctx.measure(f"{server.url}/ping", connections=16, seconds=5)

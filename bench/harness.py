@@ -223,8 +223,6 @@ class BenchContext:
         env: dict[str, str] | None = None,
         *,
         workers: int = 2,
-        worker_class: str = "gthread",
-        threads: int = 8,
         migrate: bool = True,
     ) -> Iterator[Server]:
         env = env if env is not None else self.env()
@@ -234,8 +232,8 @@ class BenchContext:
         log = open(self.tmpdir / f"gunicorn-{port}.log", "w")
         process = subprocess.Popen(
             [
-                GUNICORN, "wsgi:app", "-b", f"127.0.0.1:{port}", "-w", str(workers),
-                "-k", worker_class, "--threads", str(threads), "--log-level", "warning",
+                GUNICORN, "-c", "gunicorn.conf.py", "wsgi:app", "-b", f"127.0.0.1:{port}", "-w", str(workers),
+                "--log-level", "warning",
             ],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )

@@ -87,7 +87,7 @@ def run(ctx) -> None:
     # The baseline's own server runs beside the click server, and the two are measured in turns:
     # this machine's speed drifts within seconds, and a figure this close to its target needs
     # the baseline taken under the same conditions, not a minute earlier.
-    with ctx.server(workers=2) as baseline, ctx.server(env, workers=2, threads=32) as server:
+    with ctx.server(workers=2) as baseline, ctx.server(env, workers=2) as server:
         ping_url, click_url = f"{baseline.url}/ping", f"{server.url}/api/soundboard/click"
         body = json.dumps({"type": "click", "soundFilename": "bench"}).encode()
         click = dict(method="POST", body=body, headers={"Content-Type": "application/json"}, connections=CONNECTIONS)

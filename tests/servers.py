@@ -1,4 +1,4 @@
-"""Real gunicorn servers for tests that need several workers or a kill -9."""
+"""Real gunicorn servers (gunicorn.conf.py, as in production) for tests that need several workers or a kill -9."""
 from __future__ import annotations
 
 import os
@@ -33,7 +33,7 @@ class Gunicorn:
 
     def start(self) -> "Gunicorn":
         self.process = subprocess.Popen(
-            [GUNICORN, "wsgi:app", "-b", f"127.0.0.1:{self.port}", "-w", str(self.workers), "-k", "gthread", "--threads", "16"],
+            [GUNICORN, "-c", "gunicorn.conf.py", "wsgi:app", "-b", f"127.0.0.1:{self.port}", "-w", str(self.workers)],
             cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
         deadline = time.time() + 30

@@ -1,0 +1,34 @@
+"""The server's configuration, in one place: ``gunicorn -c gunicorn.conf.py wsgi:app``.
+
+gevent workers: an open soundboard page is a WebSocket that stays open for as long as the page
+does, and under gevent it costs a few greenlets and buffers, not an OS thread, so one worker
+holds thousands of them. ``make run``, the tests that start servers and the benchmarks all use
+this file. CPU-heavy work (audio decoding, waveforms, images) runs on real threads
+(``blueprints/common/offload.py``) so it never stalls a worker's event loop.
+"""
+import os
+import resource
+
+bind = os.environ.get("BIND") or f"127.0.0.1:{os.environ.get('PORT', '5000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gevent"
+# Connections one worker serves at once, open pages included; the process's file limit is raised
+# to match below (each connection is a file descriptor).
+worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "20000"))
+keepalive = 5
+timeout = 30
+graceful_timeout = 10
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+accesslog = os.environ.get("ACCESS_LOG") or None
+
+
+def _raise_open_file_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = worker_connections + 1024
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+_raise_open_file_limit()
