@@ -77,6 +77,13 @@ def load_config(instance_path: str) -> dict:
         or "memory://",
         "CLICK_RATE_LIMIT": os.environ.get("CLICK_RATE_LIMIT", "20/second"),
         "WS_CONNECTIONS_PER_ADDRESS": _int("WS_CONNECTIONS_PER_ADDRESS", 20),
+        # Open soundboard pages one web process holds before it closes new ones (code 1013);
+        # below gunicorn.conf.py's worker_connections so that pages and APIs still get through.
+        "WS_MAX_CONNECTIONS": _int("WS_MAX_CONNECTIONS", 15000),
+        "WS_HEARTBEAT_SECONDS": _int("WS_HEARTBEAT_SECONDS", 25),  # a ping this often; no pong by the next one closes
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed
+        # (Werkzeug's ProxyFix); 0 ignores those headers, so nobody can fake an address.
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "CLICK_DB_CONNECTIONS": _int("CLICK_DB_CONNECTIONS", 8),  # per web process, PostgreSQL only
         # Tracks v1: signed upload URLs and background processing.
         "TRACKS_UPLOAD_TTL": _int("TRACKS_UPLOAD_TTL", 3600),  # seconds a signed upload URL works

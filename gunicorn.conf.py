@@ -4,13 +4,15 @@ gevent workers: an open soundboard page is a WebSocket that stays open for as lo
 does, and under gevent it costs a few greenlets and buffers, not an OS thread, so one worker
 holds thousands of them. ``make run``, the tests that start servers and the benchmarks all use
 this file. CPU-heavy work (audio decoding, waveforms, images) runs on real threads
-(``blueprints/common/offload.py``) so it never stalls a worker's event loop.
+(``concurrency.run_off_loop``) so it never stalls a worker's event loop.
 """
 import os
 import resource
 
 bind = os.environ.get("BIND") or f"127.0.0.1:{os.environ.get('PORT', '5000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Live updates cross worker processes through Redis only: without REDIS_URL one worker, whose
+# pages all hear each other's clicks (it holds thousands of pages on its own).
+workers = int(os.environ.get("WEB_CONCURRENCY") or (2 if os.environ.get("REDIS_URL") else 1))
 worker_class = "gevent"
 # Connections one worker serves at once, open pages included; the process's file limit is raised
 # to match below (each connection is a file descriptor).
@@ -32,3 +34,11 @@ def _raise_open_file_limit() -> None:
 
 
 _raise_open_file_limit()
+
+
+def when_ready(server) -> None:
+    if server.cfg.workers > 1 and not os.environ.get("REDIS_URL"):
+        server.log.warning(
+            "%s workers without REDIS_URL: soundboard pages only hear clicks made on their own worker; set REDIS_URL.",
+            server.cfg.workers,
+        )

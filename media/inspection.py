@@ -23,6 +23,7 @@ from mutagen.ogg import OggPage
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 
+from concurrency import run_off_loop
 from domain import InvalidAudio, PayloadTooLarge
 
 MAX_DURATION_SECONDS = 6 * 60 * 60  # longer than any theme or clip: a lying header
@@ -71,7 +72,13 @@ def sniff_container(head: bytes) -> str | None:
 
 
 def inspect_audio(path: str | os.PathLike, *, max_bytes: int | None = None, peak_count: int = 0) -> AudioInfo:
-    """Inspect ``path``; raise :class:`InvalidAudio` (or :class:`PayloadTooLarge`) when it is not acceptable."""
+    """Inspect ``path``; raise :class:`InvalidAudio` (or :class:`PayloadTooLarge`) when it is not acceptable.
+
+    The full decode is CPU work: under gevent it runs on a real thread, off the event loop."""
+    return run_off_loop(_inspect_audio, path, max_bytes=max_bytes, peak_count=peak_count)
+
+
+def _inspect_audio(path: str | os.PathLike, *, max_bytes: int | None = None, peak_count: int = 0) -> AudioInfo:
     path = Path(path)
     size = path.stat().st_size
     if size == 0:

@@ -89,6 +89,25 @@ def _empty_tables(app) -> None:
 
 
 @pytest.fixture()
+def server_database(tmp_path) -> str:
+    """An empty database for gunicorn servers that migrate their own schema: a SQLite file, or
+    under TEST_DATABASE_URL a PostgreSQL database of its own next to the suite's."""
+    if not TEST_DATABASE_URL:
+        return f"sqlite:///{tmp_path / 'server.db'}"
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    url = make_url(normalise_database_url(TEST_DATABASE_URL))
+    name = f"{url.database}_servers"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture()
 def app_factory(tmp_path):
     """Build extra apps (e.g. CSRF on) that share the test database."""
     built = []

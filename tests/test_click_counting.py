@@ -17,6 +17,16 @@ from models.soundboard import DailyStatistic, GlobalCounter, Sound
 from tests.conftest import TEST_DATABASE_URL
 
 
+BIG = Click("click", "boom")  # a big-button click counts only for a sound that exists
+
+
+@pytest.fixture(autouse=True)
+def _a_sound(app):
+    with app.app_context():
+        db.session.add(Sound(filename="boom", displayname="Boom", source="Season 1"))
+        db.session.commit()
+
+
 def _today_count() -> int | None:
     today = datetime.now(UTC).date()
     db.session.remove()  # read what is committed, not what this session saw before
@@ -25,7 +35,7 @@ def _today_count() -> int | None:
 
 def test_big_button_clicks_are_committed_and_counted_for_today(app):
     with app.app_context():
-        results = [live().click("click", None) for _ in range(3)]
+        results = [live().record_click(BIG) for _ in range(3)]
         assert [r.counter for r in results] == [1, 2, 3]
         # Committed: a separate connection sees them at once.
         with db.engine.connect() as connection:
@@ -35,12 +45,11 @@ def test_big_button_clicks_are_committed_and_counted_for_today(app):
 
 def test_a_board_click_counts_for_its_sound_only(app):
     with app.app_context():
-        db.session.add(Sound(filename="boom", displayname="Boom", source="Season 1"))
-        db.session.commit()
-        live().click("click", None)
-        result = live().click("sbClick", "boom")
+        live().record_click(BIG)
+        result = live().record_click(Click("sbClick", "boom"))
         assert result.sound_counts == {"boom": 1} and result.counter == 1
-        assert live().click("sbClick", "no-such-sound").sound_counts == {}
+        assert live().record_click(Click("sbClick", "no-such-sound")) is None  # ignored, as the original does
+        assert live().record_click(Click("click", "no-such-sound")) is None
         assert _today_count() == 1  # board clicks are not big-button clicks
 
 
@@ -48,7 +57,7 @@ def test_today_follows_any_increase_of_the_counter_in_the_same_statement(app):
     # The trigger lives in the database: even SQL that knows nothing of the app keeps the two
     # totals together, and lowering the counter (an operator's correction) takes nothing away.
     with app.app_context():
-        live().click("click", None)
+        live().record_click(BIG)
         with db.engine.begin() as connection:
             connection.execute(text("UPDATE global_counter SET count = count + 5 WHERE id = 1"))
         assert _today_count() == 6
@@ -64,7 +73,7 @@ def _big_button_clicks_from_16_threads(app, clicks: int) -> list[int]:
 
     def click(_):
         with app.app_context():
-            return live().click("click", None).counter
+            return live().record_click(BIG).counter
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         return list(pool.map(click, range(clicks)))
@@ -97,12 +106,12 @@ def test_clicks_from_many_threads_share_a_fixed_set_of_server_connections(app_fa
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="a server connection to lose needs PostgreSQL (the CI runs this on it)")
 def test_clicks_go_on_after_the_database_drops_every_connection(app):
     with app.app_context():
-        assert live().click("click", None).counter == 1
+        assert live().record_click(BIG).counter == 1
         with db.engine.connect() as connection:
             connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = current_database()"))
         # The click engine's pooled connection is dead; its pre-ping replaces it, and the click
         # is counted once.
-        assert live().click("click", None).counter == 2
+        assert live().record_click(BIG).counter == 2
 
 
 def test_the_announcer_merges_what_piles_up_while_it_publishes():
@@ -145,9 +154,9 @@ def test_the_announcer_publishes_at_most_once_per_interval():
 def test_the_summary_on_counter_updates_includes_clicks_since_it_was_cached(app):
     with app.app_context():
         state = live()
-        state.click("click", None)
+        state.record_click(BIG)
         assert state.summary()["daily"] == 1  # read from the database, and now cached for a second
-        counter = [state.click("click", None).counter for _ in range(3)][-1]
+        counter = [state.record_click(BIG).counter for _ in range(3)][-1]
         summary = state.summary(counter)
         assert summary["alltime"] == summary["daily"] == summary["weekly"] == summary["yearly"] == 4
         assert summary["average"] == 4.0  # every click was today, the only counted day

@@ -185,10 +185,14 @@ def test_a_malformed_click_body_is_a_clear_400_and_counts_nothing(client):
 
 def test_http_click_rate_limit(app_factory):
     app = app_factory(RATELIMIT_ENABLED=True, CLICK_RATE_LIMIT="3/minute")
+    with app.app_context():
+        db.session.add(Sound(filename="boom", displayname="Boom", source="Season 1"))
+        db.session.commit()
     client = app.test_client()
-    statuses = [client.post("/api/soundboard/click", json={"type": "click"}).status_code for _ in range(5)]
+    click = {"type": "click", "soundFilename": "boom"}
+    statuses = [client.post("/api/soundboard/click", json=click).status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 429, 429]
-    limited = client.post("/api/soundboard/click", json={"type": "click"})
+    limited = client.post("/api/soundboard/click", json=click)
     assert limited.get_json() == {"code": 429, "name": "Too many requests", "message": "Too many clicks from this address; slow down."}
     assert int(limited.headers["Retry-After"]) > 0
     assert client.get("/api/counter").get_json() == {"counter": 3}

@@ -15,6 +15,7 @@ from PIL import Image as PILImage
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from concurrency import run_off_loop
 from domain import NotFound, ValidationFailed
 from extensions import db
 from media.images import inspect_image
@@ -339,13 +340,17 @@ def thumbnail_key(image: Image, width: int) -> str:
     key = f"thumbs/{width}/{image.path}"
     storage = get_storage()
     if not storage.exists(key):
-        with PILImage.open(storage.path(f"images/{image.path}")) as original:
-            copy = original.copy()
-            copy.thumbnail((width, width))
-            buffer = io.BytesIO()
-            copy.save(buffer, format=original.format or "PNG")
-        storage.put_bytes(buffer.getvalue(), key)
+        storage.put_bytes(run_off_loop(_resized, storage.path(f"images/{image.path}"), width), key)
     return key
+
+
+def _resized(path, width: int) -> bytes:
+    with PILImage.open(path) as original:
+        copy = original.copy()
+        copy.thumbnail((width, width))
+        buffer = io.BytesIO()
+        copy.save(buffer, format=original.format or "PNG")
+    return buffer.getvalue()
 
 
 # ---------------------------------------------------------------------------------------------

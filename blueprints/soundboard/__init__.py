@@ -3,9 +3,11 @@ from flask import Flask
 
 from blueprints.soundboard import seed  # noqa: F401  (registers the demo sounds step)
 from blueprints.soundboard.api import api
+from blueprints.soundboard.live_views import register_live
 from blueprints.soundboard.views import bp
 
 
 def register(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(api)
+    register_live(app)

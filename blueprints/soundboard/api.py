@@ -1,4 +1,4 @@
-"""The soundboard's JSON API, compatible with the original's, plus our own HTTP click route."""
+"""The soundboard's JSON API, compatible with the original's (clicks are in live_views.py)."""
 from __future__ import annotations
 
 import hmac
@@ -8,13 +8,10 @@ from functools import wraps
 from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
-from werkzeug.exceptions import TooManyRequests
 
-from blueprints.common.auth import mark_csrf_exempt
 from blueprints.soundboard import services
-from blueprints.soundboard.live import announce, live
+from blueprints.soundboard.live import announce
 from blueprints.soundboard.services import SoundboardError, bad_request
-from blueprints.soundboard.throttle import click_allowed
 from extensions import db
 from models.soundboard import Sound
 
@@ -87,28 +84,6 @@ def chart_data():
 @api.get("/api/statistics/milestones")
 def milestones():
     return jsonify([services.milestone_json(m) for m in services.milestones()])
-
-
-@api.post("/api/soundboard/click")
-@mark_csrf_exempt  # anonymous and public: a forged click is just a click, and it is rate limited
-def click():
-    allowed, retry_after = click_allowed(request.remote_addr or "unknown")
-    if not allowed:
-        raise TooManyRequests(retry_after=retry_after)
-    data = _body()
-    kind = data.get("type", "click")
-    filename = data.get("soundFilename")
-    if kind not in ("click", "sbClick"):
-        raise bad_request("type must be 'click' or 'sbClick'.", "Invalid type")
-    if filename is not None and not isinstance(filename, str):
-        raise bad_request("soundFilename must be a string.", "Invalid sound")
-    if kind == "sbClick" and (not filename or db.session.scalar(select(Sound.id).where(Sound.filename == filename)) is None):
-        raise bad_request("soundFilename must name an existing sound.", "Invalid sound")
-    result = live().click(kind, filename)
-    body = {"counter": result.counter}
-    if kind == "sbClick":
-        body["sound"] = {"filename": filename, "count": result.sound_counts.get(filename)}
-    return jsonify(body)
 
 
 # --- admin -----------------------------------------------------------------------------------

@@ -1,30 +1,38 @@
-"""Live updates: one small interface, two implementations.
+"""Live updates: one small interface, two transports, one fan-out per process.
 
-``InProcessBroadcaster`` fans messages out to the connections of this process (one worker, the
-default). ``RedisBroadcaster`` publishes on a Redis channel and every process fans out what it
-receives to its own connections (several workers or servers; set REDIS_URL). WebSocket handlers
-only ever call ``subscribe``/``publish``; nothing else knows which one runs.
+``InProcessBroadcaster`` hands published messages straight to this process's fan-out (one worker,
+the default). ``RedisBroadcaster`` publishes on a Redis channel, and every process hands what it
+receives to its own fan-out (several workers or servers; set REDIS_URL). WebSocket handlers only
+call ``subscribe``/``publish``; nothing else knows which transport runs.
+
+The fan-out (``Fanout``) coalesces what arrives between two ticks (the highest counter, each
+sound's highest count, events in order), encodes each frame once and hands the same bytes to every
+page. Its tick adapts to the audience: it waits about twice as long as the last delivery took,
+between ``MIN_TICK`` and ``MAX_TICK``, so a large audience costs a bounded share of the CPU and no
+page's counter is more than about ``MAX_TICK`` plus one delivery stale.
 """
 from __future__ import annotations
 
 import json
 import logging
-import queue
 import threading
+import time
 import uuid
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
-QUEUE_SIZE = 256  # a client this far behind gets dropped messages rather than slowing everyone
+QUEUE_FRAMES = 64  # writes waiting for one page (a tick's worth each); this far behind, it stopped reading
+MIN_TICK = 0.05
+MAX_TICK = 0.5
+CRAZY_PER_TICK = 8  # crazyMode sounds passed on per tick at most; a page cannot play more at once
+COALESCED = {"counterUpdate", "soundClick"}
 
 
 def text_frame(text: str) -> bytes:
-    """One unmasked, unfragmented WebSocket text frame (RFC 6455, section 5.2).
-
-    A broadcast is framed once and the same bytes go to every connection: letting the WebSocket
-    library frame (and, with permessage-deflate, compress) it again per connection made the
-    fan-out the soundboard's bottleneck. An uncompressed frame is valid under permessage-deflate.
-    """
+    """One unmasked, unfragmented WebSocket text frame (RFC 6455, section 5.2), framed once and sent
+    as the same bytes to every page (no per-message compression is negotiated)."""
     payload = text.encode()
     size = len(payload)
     if size < 126:
@@ -37,97 +45,228 @@ def text_frame(text: str) -> bytes:
 
 
 class Subscription:
-    def __init__(self, broadcaster: "InProcessBroadcaster"):
+    """One open page: the frames waiting to be written to it, in order.
+
+    ``on_overflow`` is called once when the page falls ``QUEUE_FRAMES`` behind (it stopped
+    reading): the handler closes the socket rather than buffer for it without bound.
+    """
+
+    def __init__(self, fanout: "Fanout", on_overflow: Callable[[], None] | None = None):
         self.id = uuid.uuid4().hex
-        self.messages: queue.Queue[bytes] = queue.Queue(maxsize=QUEUE_SIZE)  # framed once, sent as is
-        self._broadcaster = broadcaster
-
-    def get(self, timeout: float | None = None) -> bytes | None:
-        try:
-            if timeout == 0:
-                return self.messages.get_nowait()
-            return self.messages.get(timeout=timeout)
-        except queue.Empty:
-            return None
-
-    def send(self, message: dict[str, Any]) -> None:
-        """To this connection only (a click's acknowledgement to its clicker)."""
-        self.put(text_frame(json.dumps(message)))
+        self._frames: deque[bytes] = deque()
+        self._ready = threading.Event()
+        self._fanout = fanout
+        self._on_overflow = on_overflow
+        self.overflowed = False
+        self.closed = False
 
     def put(self, frame: bytes) -> None:
-        try:
-            self.messages.put_nowait(frame)
-        except queue.Full:
-            pass  # this far behind, a client misses messages rather than slowing everyone
+        if self.closed:
+            return
+        if len(self._frames) >= QUEUE_FRAMES:
+            if not self.overflowed:
+                self.overflowed = True
+                if self._on_overflow is not None:
+                    self._on_overflow()
+            return
+        self._frames.append(frame)
+        self._ready.set()
+
+    def send(self, message: dict[str, Any]) -> None:
+        """To this page only (a click's acknowledgement, the greeting)."""
+        self.put(text_frame(json.dumps(message)))
+
+    def take(self, timeout: float | None) -> bytes | None:
+        """Every frame waiting, joined (frames are self-delimiting); None after ``timeout``."""
+        if not self._frames:
+            self._ready.wait(timeout)
+            self._ready.clear()
+        if not self._frames:
+            return None
+        frames = []
+        while self._frames:
+            frames.append(self._frames.popleft())
+        return b"".join(frames)
 
     def close(self) -> None:
-        self._broadcaster._remove(self)
+        self.closed = True
+        self._ready.set()  # wakes the writer so it can finish
+        self._fanout.remove(self)
 
 
-class InProcessBroadcaster:
-    def __init__(self) -> None:
+class Fanout:
+    """This process's pages, and what is to be sent to them at the next tick."""
+
+    def __init__(self, min_tick: Callable[[], float] = lambda: MIN_TICK) -> None:
         self._subscriptions: dict[str, Subscription] = {}
         self._lock = threading.Lock()
+        self._pending = threading.Condition(threading.Lock())
+        self._counter_update: dict[str, Any] | None = None
+        self._sound_counts: dict[str, int] = {}
+        self._events: list[tuple[str, str | None]] = []  # (JSON, subscription id to leave out)
+        self._crazy: list[tuple[str, str | None]] = []
+        self._min_tick = min_tick
+        self.last_delivery_seconds = 0.0
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="soundboard-fanout", daemon=True)
+        self._thread.start()
 
-    def subscribe(self) -> Subscription:
-        subscription = Subscription(self)
+    def subscribe(self, on_overflow: Callable[[], None] | None = None) -> Subscription:
+        subscription = Subscription(self, on_overflow)
         with self._lock:
             self._subscriptions[subscription.id] = subscription
         return subscription
 
-    def _remove(self, subscription: Subscription) -> None:
+    def remove(self, subscription: Subscription) -> None:
         with self._lock:
             self._subscriptions.pop(subscription.id, None)
 
-    def publish(self, message: dict[str, Any], *, exclude: str | None = None) -> None:
-        self._deliver(json.dumps(message), exclude)
+    @property
+    def connections(self) -> int:
+        return len(self._subscriptions)
 
-    def _deliver(self, message: str, exclude: str | None) -> None:
-        """``message`` is already JSON; it is framed once here, not once per connection."""
+    def stage(self, message: str, exclude: str | None = None) -> None:
+        """A published message (JSON text) for the next tick, merged with what is waiting."""
+        decoded = json.loads(message)
+        kind = decoded.get("type")
+        with self._pending:
+            if kind == "counterUpdate":
+                if self._counter_update is None or decoded.get("counter", 0) >= self._counter_update.get("counter", 0):
+                    self._counter_update = decoded
+            elif kind == "soundClick":
+                name = decoded.get("soundFilename")
+                self._sound_counts[name] = max(decoded.get("count") or 0, self._sound_counts.get(name, 0))
+            elif kind == "crazyMode":
+                if len(self._crazy) < CRAZY_PER_TICK:
+                    self._crazy.append((message, exclude))
+            else:
+                self._events.append((message, exclude))
+            self._pending.notify()
+
+    def _take_pending(self) -> list[tuple[bytes, str | None]]:
+        frames: list[tuple[bytes, str | None]] = [(text_frame(text), exclude) for text, exclude in self._events]
+        if self._counter_update is not None:
+            frames.append((text_frame(json.dumps(self._counter_update)), None))
+        for name, count in self._sound_counts.items():
+            frames.append((text_frame(json.dumps({"type": "soundClick", "soundFilename": name, "count": count})), None))
+        frames.extend((text_frame(text), exclude) for text, exclude in self._crazy)
+        self._events, self._crazy, self._sound_counts, self._counter_update = [], [], {}, None
+        return frames
+
+    def _has_pending(self) -> bool:
+        return bool(self._events or self._crazy or self._sound_counts or self._counter_update is not None)
+
+    def _run(self) -> None:
+        while True:
+            with self._pending:
+                while not self._has_pending() and not self._closed:
+                    self._pending.wait()
+                if self._closed:
+                    return
+                frames = self._take_pending()
+            started = time.monotonic()
+            try:
+                self._deliver(frames)
+            except Exception:  # noqa: BLE001 - one failed delivery must not stop the next ones
+                log.exception("Delivering soundboard updates failed")
+            self.last_delivery_seconds = time.monotonic() - started
+            tick = min(MAX_TICK, max(self._min_tick(), 2 * self.last_delivery_seconds))
+            time.sleep(tick)
+
+    def _deliver(self, frames: list[tuple[bytes, str | None]]) -> None:
+        """One write's worth of bytes per page and tick: a page that keeps up never has more than
+        a tick's frames waiting, however many messages the tick carried."""
         with self._lock:
-            targets = [s for key, s in self._subscriptions.items() if key != exclude]
-        frame = text_frame(message)
+            targets = list(self._subscriptions.values())
+        everything = b"".join(frame for frame, _ in frames)
+        left_out = {exclude for _, exclude in frames if exclude is not None}
         for subscription in targets:
-            subscription.put(frame)
+            data = everything
+            if subscription.id in left_out:
+                data = b"".join(frame for frame, exclude in frames if exclude != subscription.id)
+            if data:
+                subscription.put(data)
+
+    def close(self) -> None:
+        with self._pending:
+            self._closed = True
+            self._pending.notify()
+        self._thread.join(timeout=5)
+
+
+class InProcessBroadcaster:
+    """Publishes to this process's pages only."""
+
+    def __init__(self, fanout: Fanout) -> None:
+        self.fanout = fanout
+        self.healthy = True
+
+    def subscribe(self, on_overflow: Callable[[], None] | None = None) -> Subscription:
+        return self.fanout.subscribe(on_overflow)
+
+    def publish(self, message: dict[str, Any], *, exclude: str | None = None) -> None:
+        self.fanout.stage(json.dumps(message), exclude)
 
     @property
     def connections(self) -> int:
-        with self._lock:
-            return len(self._subscriptions)
+        return self.fanout.connections
+
+    def close(self) -> None:
+        self.fanout.close()
 
 
 class RedisBroadcaster(InProcessBroadcaster):
-    def __init__(self, url: str, channel: str = "themeboard:soundboard") -> None:
-        super().__init__()
+    """Publishes on a Redis channel that every process listens to; while Redis is unreachable,
+    messages reach this process's pages only (logged once) and the listener keeps retrying."""
+
+    def __init__(self, fanout: Fanout, url: str, channel: str = "themeboard:soundboard") -> None:
+        super().__init__(fanout)
         import redis
 
         self.channel = channel
-        self._redis = redis.Redis.from_url(url)
-        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        self._pubsub.subscribe(channel)
+        self._redis = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
+        self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._listen, name="soundboard-redis", daemon=True)
         self._thread.start()
 
     def publish(self, message: dict[str, Any], *, exclude: str | None = None) -> None:
-        self._redis.publish(self.channel, json.dumps({"message": json.dumps(message), "exclude": exclude}))
+        text = json.dumps(message)
+        try:
+            self._redis.publish(self.channel, json.dumps({"message": text, "exclude": exclude}))
+        except Exception:  # noqa: BLE001 - Redis down: this process's pages still hear of it
+            self._degraded()
+            self.fanout.stage(text, exclude)
+
+    def _degraded(self) -> None:
+        if self.healthy:
+            log.warning("Redis is unreachable: soundboard updates reach this process's pages only until it is back.")
+        self.healthy = False
 
     def _listen(self) -> None:
-        while True:
+        while not self._stopped.is_set():
             try:
-                for item in self._pubsub.listen():
-                    envelope = json.loads(item["data"])
-                    self._deliver(envelope["message"], envelope.get("exclude"))
+                pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(self.channel)
+                if not self.healthy:
+                    log.warning("Redis is back: soundboard updates are shared again.")
+                self.healthy = True
+                while not self._stopped.is_set():
+                    item = pubsub.get_message(timeout=1.0)
+                    if item is not None:
+                        envelope = json.loads(item["data"])
+                        self.fanout.stage(envelope["message"], envelope.get("exclude"))
             except Exception:  # noqa: BLE001 - keep listening through a Redis restart
-                log.exception("Redis subscription lost; reconnecting")
-                threading.Event().wait(1)
-                try:
-                    self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-                    self._pubsub.subscribe(self.channel)
-                except Exception:  # noqa: BLE001
-                    pass
+                self._degraded()
+                self._stopped.wait(1.0)
+
+    def close(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=5)
+        super().close()
 
 
-def make_broadcaster(redis_url: str | None, channel: str | None = None) -> InProcessBroadcaster:
+def make_broadcaster(redis_url: str | None, channel: str | None = None, min_tick: Callable[[], float] = lambda: MIN_TICK) -> InProcessBroadcaster:
+    fanout = Fanout(min_tick)
     if redis_url:
-        return RedisBroadcaster(redis_url, channel or "themeboard:soundboard")
-    return InProcessBroadcaster()
+        return RedisBroadcaster(fanout, redis_url, channel or "themeboard:soundboard")
+    return InProcessBroadcaster(fanout)

@@ -7,24 +7,23 @@ loses nothing that was acknowledged. Today's statistics row is bumped by a trigg
 (``models.soundboard.COUNT_CLICKS_TODAY``) inside that same statement: the counter and the
 statistics can never disagree, and no transaction spans two statements.
 
-Why one statement and not a transaction: between two statements a Python thread gives up the GIL
-and, under load, waits for it for up to the switch interval while the database's write lock is
-still held, and every other writer (the other workers) queues behind that lock. One autocommitted
-statement holds the lock only inside the database call. ``UPDATE ... RETURNING`` is the same trap
-on SQLite: the row comes back from the first step and the commit happens on the next, with the GIL
-given up and waited for in between (HTTP clicks fell from 0.58x-0.62x of ``/ping`` to 0.46x-0.51x),
-so the counter is read by a second statement after the commit. An earlier design that batched
-clicks into group commits in a writer process paid more in thread hand-offs per click than it saved
-in commits on SQLite, where a commit is cheap. On PostgreSQL, where each commit waits for its WAL
-flush on the counter's one row, the clicks that wait meanwhile are counted together
-(``GroupCommit``); RETURNING in place of the read measured no better there (0.50x-0.56x of
-``/ping`` either way): the row's lock sets the pace, not the extra round trip.
+A big-button click counts only when its ``soundFilename`` names an existing sound and a board
+click only for an existing sound, as in the original soundboard; anything else is ignored. The
+check is part of the counting statement itself, so it costs no extra round trip.
+
+Why one statement and not a transaction: between two statements a thread may give up the GIL (or
+a greenlet its turn) while the database's write lock is still held, and every other writer queues
+behind it. ``UPDATE ... RETURNING`` is that trap on SQLite (the commit happens on the next step),
+so the counter is read by a second statement after the commit. On PostgreSQL, where each commit
+waits for its WAL flush on the counter's one row, the clicks that wait meanwhile are counted
+together (``GroupCommit``). bench/README.md has the measurements behind these choices.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,12 +32,14 @@ from sqlalchemy import bindparam, create_engine, insert, select, update
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import IntegrityError
 
+from concurrency import cooperative
 from config import is_sqlite
 from models.base import utcnow
 from models.soundboard import GlobalCounter, Milestone, Sound
 
 log = logging.getLogger(__name__)
 MILESTONE_REFRESH_SECONDS = 2.0
+CRAZY_PER_ANNOUNCEMENT = 8  # a page plays at most this many other people's sounds at once
 
 
 @dataclass(frozen=True)
@@ -53,16 +54,19 @@ class ClickResult:
     counter: int
     sound_counts: dict[str, int]  # filename -> count after the click, for a board click
     milestones: list[dict]  # milestones this click reached
+    crazy: tuple[tuple[str, str | None], ...] = ()  # (sound, clicker's page) for other pages to play
 
     def merged_with(self, later: ClickResult) -> ClickResult:
-        """Both results as one announcement: the highest counts, every milestone."""
+        """Both results as one announcement: the highest counts, every milestone, a few sounds."""
         counts = dict(self.sound_counts)
         for filename, count in later.sound_counts.items():
             counts[filename] = max(count, counts.get(filename, 0))
-        return ClickResult(max(self.counter, later.counter), counts, self.milestones + later.milestones)
+        crazy = (self.crazy + later.crazy)[-CRAZY_PER_ANNOUNCEMENT:]
+        return ClickResult(max(self.counter, later.counter), counts, self.milestones + later.milestones, crazy)
 
 
-_BUMP_COUNTER = update(GlobalCounter).where(GlobalCounter.id == 1).values(count=GlobalCounter.count + bindparam("times"))
+_SOUND_EXISTS = select(Sound.id).where(Sound.filename == bindparam("clicked")).exists()
+_BUMP_COUNTER = update(GlobalCounter).where(GlobalCounter.id == 1, _SOUND_EXISTS).values(count=GlobalCounter.count + bindparam("times"))
 _READ_COUNTER = select(GlobalCounter.count).where(GlobalCounter.id == 1)
 _BUMP_SOUND = update(Sound).where(Sound.filename == bindparam("clicked")).values(count=Sound.count + bindparam("times"))
 _READ_SOUND = select(Sound.count).where(Sound.filename == bindparam("clicked"))
@@ -71,17 +75,16 @@ _READ_SOUND = select(Sound.count).where(Sound.filename == bindparam("clicked"))
 class _DriverStatement:
     """A Core statement compiled once for one database and run on the driver's own cursor.
 
-    Clicks are the hottest path of the app: SQLAlchemy's per-execution work (execution context,
-    result object, connection proxy) made a click cost 106 microseconds of CPU against 39 this
-    way, most of it spent while other request threads wait for the GIL. The SQL is still written
-    in Core against the typed models and compiled by SQLAlchemy for the dialect in use.
+    Clicks are the hottest path of the app, and SQLAlchemy's per-execution work (execution
+    context, result object, connection proxy) cost more than the statement itself. The SQL is
+    still written in Core against the typed models and compiled for the dialect in use.
     """
 
     def __init__(self, statement, dialect):
         compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
         # The statement's own literals (``id == 1``) are bound here, once; a click supplies only
-        # its named parameters (1.5 microseconds a statement against 3.5 with construct_params).
+        # its named parameters.
         self._literals = {name: bind.value for bind, name in compiled.bind_names.items() if not bind.required}
         self._order = tuple(compiled.positiontup) if compiled.positional else None
 
@@ -97,24 +100,25 @@ class _DriverStatement:
 def click_engine(database_uri: str | URL, engine_options: dict[str, Any], connections: int) -> Engine:
     """An engine whose connections commit every statement (AUTOCOMMIT)."""
     if is_sqlite(database_uri):
-        # A SQLite connection is an open file, so each clicking thread keeps its own (see
-        # ClickCounter._thread_cursor); no pre-ping: a file does not go away like a server does.
+        # A SQLite connection is an open file, kept for good (see ClickCounter._cursor); no
+        # pre-ping: a file does not go away like a server does.
         return create_engine(database_uri, isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
-    # A fixed set of server connections, and no overflow: a click waits a moment for a free one.
-    # With the default overflow, every burst opened connections (a server process each) and closed
-    # them again on return, and more connections only queued longer on the counter's row lock:
-    # 8 kept connections counted 1.5x the clicks of 5 + 10 overflow (PostgreSQL, 16 clients).
+    # A fixed set of server connections and no overflow: a click waits a moment for a free one
+    # rather than opening a server process for a burst (more only queue on the counter's row).
     options = {**engine_options, "pool_size": connections, "max_overflow": 0}
     return create_engine(database_uri, **options, isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
 
 
 class ClickCounter:
-    """Counts clicks on its own autocommit engine; safe to call from any number of threads."""
+    """Counts clicks on its own autocommit engine; safe to call from any number of threads or
+    greenlets. The one path by which the app reads and writes the counter."""
 
     def __init__(self, database_uri: str | URL, engine_options: dict[str, Any], connections: int = 8):
         self.engine = click_engine(database_uri, engine_options, connections)
         sqlite = is_sqlite(database_uri)
-        self._per_thread = threading.local() if sqlite else None
+        # SQLite: under gevent every greenlet of the process shares one connection (a statement
+        # runs to its end without a switch); with threads, each thread keeps its own.
+        self._per_thread = (types.SimpleNamespace() if cooperative() else threading.local()) if sqlite else None
         dialect = self.engine.dialect
         self._bump_counter = _DriverStatement(_BUMP_COUNTER, dialect)
         self._read_counter = _DriverStatement(_READ_COUNTER, dialect)
@@ -125,42 +129,61 @@ class ClickCounter:
         self._next_milestone: tuple[float, int | None] = (0.0, None)
         self._milestone_check = threading.Lock()  # one thread reads them; the others click on
         # PostgreSQL: each commit waits for its WAL flush while holding the counter row's lock, so
-        # clicks queue on that row; counting the clicks that pile up meanwhile in one statement
-        # raised clicks/s (README). SQLite commits without a flush, where the hand-offs cost more.
+        # the clicks that pile up meanwhile are counted in one statement. SQLite commits without
+        # a flush, where the hand-offs would cost more than they save.
         self._group_commit = None if sqlite else GroupCommit(self._count_now)
         self._ensure_counter_row()
 
-    def count(self, click: Click) -> ClickResult:
-        """Commits the click, then returns the counts as they are now (ours included)."""
+    def count(self, click: Click) -> ClickResult | None:
+        """Commits the click, then returns the counts as they are now (ours included); None when
+        the click names no existing sound and so was not counted."""
         if self._group_commit is not None:
             return self._group_commit.count(click)
         return self._count_now(click)
 
-    def _count_now(self, click: Click) -> ClickResult:
+    def read(self) -> int:
+        """The counter as committed now."""
+        if self._per_thread is None:
+            pooled = self.engine.raw_connection()
+            try:
+                return self._read_counter.run(pooled.cursor()).fetchone()[0]
+            finally:
+                pooled.close()
+        return self._read_counter.run(self._cursor()).fetchone()[0]
+
+    def _count_now(self, click: Click) -> ClickResult | None:
         if self._per_thread is None:
             pooled = self.engine.raw_connection()  # pre-pinged, for this click only
             try:
-                counter, sound_counts = self._run_statements(pooled.cursor(), click)
+                counted = self._run_statements(pooled.cursor(), click)
             finally:
                 pooled.close()  # back to the pool
         else:
-            counter, sound_counts = self._run_statements(self._thread_cursor(), click)
-        reached = self._reach_milestones(counter) if click.kind == "click" else []
+            counted = self._run_statements(self._cursor(), click)
+        if counted is None:
+            return None
+        counter, sound_counts = counted
+        reached = self._reach_milestones(counter, click.sound_filename) if click.kind == "click" else []
         return ClickResult(counter, sound_counts, reached)
 
-    def _run_statements(self, cursor, click: Click) -> tuple[int, dict[str, int]]:
-        """Each statement commits by itself (AUTOCOMMIT); returns the counter and the sound's count."""
+    def _run_statements(self, cursor, click: Click) -> tuple[int, dict[str, int]] | None:
+        """Each statement commits by itself (AUTOCOMMIT); returns the counter and the sound's
+        count, or None when the click's sound does not exist (nothing was counted)."""
+        if not click.sound_filename:
+            return None
         sound_counts: dict[str, int] = {}
         if click.kind == "click":
-            self._bump_counter.run(cursor, times=click.times)
-        elif click.sound_filename and self._bump_sound.run(cursor, clicked=click.sound_filename, times=click.times).rowcount:
+            if not self._bump_counter.run(cursor, clicked=click.sound_filename, times=click.times).rowcount:
+                return None
+        elif self._bump_sound.run(cursor, clicked=click.sound_filename, times=click.times).rowcount:
             sound_counts[click.sound_filename] = self._read_sound.run(cursor, clicked=click.sound_filename).fetchone()[0]
+        else:
+            return None
         return self._read_counter.run(cursor).fetchone()[0], sound_counts
 
-    def _thread_cursor(self):
-        """SQLite: a cursor on this thread's own connection, both kept for the thread's life (a
-        pool checkout and return per click took half of the click's time in Python, and the pool's
-        lock is shared by every request thread)."""
+    def _cursor(self):
+        """SQLite: a cursor on a connection kept for good by this thread (or, under gevent, by the
+        process), not a pool checkout per click, whose lock every request would share."""
         cursor = getattr(self._per_thread, "cursor", None)
         if cursor is None:
             connection = self._per_thread.connection = self.engine.raw_connection()
@@ -182,7 +205,7 @@ class ClickCounter:
         except IntegrityError:
             pass  # another process made it first
 
-    def _reach_milestones(self, counter: int) -> list[dict]:
+    def _reach_milestones(self, counter: int, sound_filename: str | None) -> list[dict]:
         refreshed_at, threshold = self._next_milestone
         if time.monotonic() - refreshed_at < MILESTONE_REFRESH_SECONDS and (threshold is None or counter < threshold):
             return []
@@ -191,11 +214,11 @@ class ClickCounter:
         if not self._milestone_check.acquire(blocking=False):
             return []
         try:
-            return self._flip_reached_milestones(counter)
+            return self._flip_reached_milestones(counter, sound_filename)
         finally:
             self._milestone_check.release()
 
-    def _flip_reached_milestones(self, counter: int) -> list[dict]:
+    def _flip_reached_milestones(self, counter: int, sound_filename: str | None) -> list[dict]:
         with self.engine.connect() as connection:
             # One statement: each milestone is flipped, and so announced, by exactly one click.
             rows = connection.execute(
@@ -215,12 +238,13 @@ class _Waiting:
     ready: threading.Event = field(default_factory=threading.Event)
     leads: bool = False  # woken to commit the next group rather than with its result
     result: ClickResult | None = None
+    answered: bool = False  # its group's commit ran to the end (result None: an unknown sound)
     error: BaseException | None = None
 
-    def outcome(self) -> ClickResult:
+    def outcome(self) -> ClickResult | None:
         if self.error is not None:
             raise self.error
-        if self.result is None:  # its group's commit was cut short by something that was no Exception
+        if not self.answered:  # its group's commit was cut short by something that was no Exception
             raise RuntimeError("The click was not counted.")
         return self.result
 
@@ -234,13 +258,13 @@ class GroupCommit:
     meanwhile to commit the next group: nobody commits for others for longer than one group.
     """
 
-    def __init__(self, count: Callable[[Click], ClickResult]):
+    def __init__(self, count: Callable[[Click], ClickResult | None]):
         self._count = count
         self._lock = threading.Lock()
         self._waiting: list[_Waiting] = []
         self._committing = False
 
-    def count(self, click: Click) -> ClickResult:
+    def count(self, click: Click) -> ClickResult | None:
         mine = _Waiting(click)
         with self._lock:
             self._waiting.append(mine)
@@ -275,9 +299,10 @@ class GroupCommit:
                         waiting.error = error
                     continue
                 # One caller carries the milestones, so each is announced once.
-                waitings[0].result = result
-                for waiting in waitings[1:]:
-                    waiting.result = ClickResult(result.counter, result.sound_counts, [])
+                for number, waiting in enumerate(waitings):
+                    waiting.answered = True
+                    if result is not None:
+                        waiting.result = result if number == 0 else ClickResult(result.counter, result.sound_counts, [])
         finally:
             for waiting in group:
                 waiting.ready.set()

@@ -1,37 +1,59 @@
-"""Per-process live machinery: the click counter, its announcer and the broadcaster, made on first use."""
+"""Per-process live machinery, made on first use: the click counter, its announcer, the fan-out to
+open pages, and who may open one."""
 from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app
 
 from blueprints.soundboard import services
-from blueprints.soundboard.broadcast import InProcessBroadcaster, make_broadcaster
+from blueprints.soundboard.broadcast import MIN_TICK, InProcessBroadcaster, make_broadcaster
 from blueprints.soundboard.clicks import Announcer, Click, ClickCounter, ClickResult
+from blueprints.soundboard.throttle import connection_slots
 from extensions import db
 
 SUMMARY_MAX_AGE = 1.0  # seconds: the summary rides on counterUpdate without a query per click
-ANNOUNCE_EVERY = 0.05  # seconds: open pages see clicks at most this late, in one message however many
+CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455: the server is at capacity
+CLOSE_POLICY_VIOLATION = 1008
 
 
 class Live:
     def __init__(self, app: Flask):
         self.app = app
-        self.broadcaster: InProcessBroadcaster = make_broadcaster(app.config.get("REDIS_URL"), app.config.get("SOUNDBOARD_CHANNEL"))
+        self.broadcaster: InProcessBroadcaster = make_broadcaster(
+            app.config.get("REDIS_URL"), app.config.get("SOUNDBOARD_CHANNEL"), min_tick=lambda: MIN_TICK
+        )
         with app.app_context():
             database_url = db.engine.url  # the URL object itself: no password written out and parsed again
         self.click_counter = ClickCounter(
             database_url, dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})), connections=app.config["CLICK_DB_CONNECTIONS"]
         )
-        self.announcer = Announcer(self._announce, interval=ANNOUNCE_EVERY)
+        self.announcer = Announcer(self._announce, interval=MIN_TICK)
+        self.slots = connection_slots(app)
         self._summary: dict[str, Any] | None = None
         self._summary_days = 1
         self._summary_at = 0.0
-        self._connections: Counter[str] = Counter()
-        self._lock = threading.Lock()
+        self._admitting = threading.Lock()
+        self._open = 0
+
+    # --- counting ------------------------------------------------------------------------------
+
+    def record_click(self, click: Click, *, clicker: str | None = None) -> ClickResult | None:
+        """Every click, HTTP or WebSocket, is recorded here. Counted (committed) when this returns,
+        or None when the click names no existing sound (ignored). Every other open page hears of
+        it within a tick: the counts, and crazyMode for the clicked sound (for either kind, like
+        the original); the clicker (``clicker``, its subscription) is told by its own answer."""
+        result = self.click_counter.count(click)
+        if result is not None:
+            self.announcer.committed(replace(result, crazy=((click.sound_filename, clicker),)))
+        return result
+
+    def counter(self) -> int:
+        return self.click_counter.read()
 
     def summary(self, counter: int | None = None) -> dict[str, Any]:
         if self._summary is None or time.monotonic() - self._summary_at > SUMMARY_MAX_AGE:
@@ -49,44 +71,54 @@ class Live:
             current["average"] = round(counter / self._summary_days, 2)
         return current
 
+    def counter_update(self, counter: int) -> dict[str, Any]:
+        summary = self.summary(counter)
+        this_month = {"month": datetime.now(UTC).strftime("%Y-%m"), "count": summary["monthly"]}
+        return {"type": "counterUpdate", "counter": counter, "statistics": {"summary": summary, "newChartData": this_month}}
+
     def acknowledgement(self, result: ClickResult) -> list[dict[str, Any]]:
         """What the protocol says about committed clicks: the counter, and the clicked sounds' counts."""
-        update = {"type": "counterUpdate", "counter": result.counter, "statistics": {"summary": self.summary(result.counter)}}
-        return [update] + [{"type": "soundClick", "soundFilename": name, "count": count} for name, count in result.sound_counts.items()]
+        sounds = [{"type": "soundClick", "soundFilename": name, "count": count} for name, count in result.sound_counts.items()]
+        return [self.counter_update(result.counter)] + sounds
 
     def _announce(self, result: ClickResult) -> None:
         for message in self.acknowledgement(result):
             self.broadcaster.publish(message)
+        for filename, clicker in result.crazy:
+            self.broadcaster.publish({"type": "crazyMode", "soundFilename": filename}, exclude=clicker)
         for milestone in result.milestones:
-            self.broadcaster.publish(
-                {"type": "notification", "text": f"Milestone reached: {milestone['count']:,} clicks!", "duration": 10, "milestone": milestone}
-            )
+            readable = f"{milestone['count']:,}".replace(",", ".")
+            text = f"Milestone {milestone['id']} of {readable} clicks has been reached!"
+            self.broadcaster.publish({"type": "notification", "notification": {"text": text, "duration": 3}})
+            self.broadcaster.publish({"type": "milestoneUpdate", "milestone": milestone})
 
-    def click(self, kind: str, sound_filename: str | None, times: int = 1) -> ClickResult:
-        """Counted (committed) when this returns; every open page hears of it within
-        ``ANNOUNCE_EVERY`` seconds (the clicker is told by its own response or acknowledgement)."""
-        result = self.click_counter.count(Click(kind, sound_filename, times))
-        self.announcer.committed(result)
-        return result
+    # --- open pages ----------------------------------------------------------------------------
+
+    def admit(self, address: str) -> tuple[str | None, tuple[int, str] | None]:
+        """(the page's slot, None) when a new page from ``address`` may open, else (None, the close
+        code and reason)."""
+        with self._admitting:
+            if self._open >= self.app.config["WS_MAX_CONNECTIONS"]:
+                return None, (CLOSE_TRY_AGAIN_LATER, "The server is at capacity; try again later.")
+            self._open += 1
+        slot = self.slots.acquire(address, self.app.config["WS_CONNECTIONS_PER_ADDRESS"])
+        if slot is not None:
+            return slot, None
+        with self._admitting:
+            self._open -= 1
+        return None, (CLOSE_POLICY_VIOLATION, "Too many connections from this address.")
+
+    def leave(self, address: str, slot: str) -> None:
+        self.slots.release(address, slot)
+        with self._admitting:
+            self._open -= 1
 
     def close(self) -> None:
         """Announce what is left and let go of the database (tests build many apps in one process)."""
         self.announcer.close()
+        self.broadcaster.close()
+        self.slots.close()
         self.click_counter.close()
-
-    def open_connection(self, address: str) -> bool:
-        limit = self.app.config["WS_CONNECTIONS_PER_ADDRESS"]
-        with self._lock:
-            if self._connections[address] >= limit:
-                return False
-            self._connections[address] += 1
-            return True
-
-    def close_connection(self, address: str) -> None:
-        with self._lock:
-            self._connections[address] -= 1
-            if self._connections[address] <= 0:
-                del self._connections[address]
 
 
 _create_lock = threading.Lock()
@@ -102,5 +134,5 @@ def live() -> Live:
 
 
 def announce(kind: str, **payload: Any) -> None:
-    """soundUpload / soundModify / soundDelete / notification to every open page."""
+    """soundUpload / soundModify / soundDelete / notification / milestone changes to every open page."""
     live().broadcaster.publish({"type": kind, **payload})

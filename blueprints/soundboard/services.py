@@ -18,12 +18,6 @@ FILENAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 THEME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 TARGET_LOUDNESS_DB = -18.0  # every clip is brought to about this RMS level when it plays
 MAX_GAIN_DB = 12.0
-THEME_COLOURS = {
-    "megumin": ("#c8102e", "#ffb547"),
-    "aqua": ("#2f8fff", "#9be7ff"),
-    "darkness": ("#f2c230", "#6b6f80"),
-    "goddess": ("#39b8ff", "#e8f6ff"),
-}
 
 
 class SoundboardError(DomainError):
@@ -245,7 +239,10 @@ def ranking(theme: str, limit: int = 50) -> list[Sound]:
 
 
 def counter() -> int:
-    return db.session.scalar(select(GlobalCounter.count).where(GlobalCounter.id == 1)) or 0
+    """The big button's total, read by the click counter: the one way the app reaches that row."""
+    from blueprints.soundboard.live import live  # the live machinery is built on these services
+
+    return live().counter()
 
 
 def _parse_date(args: Mapping[str, str], key: str) -> date | None:

@@ -1,15 +1,14 @@
-"""The per-address click rate limit, shared by the HTTP click route and the WebSocket.
+"""Per-address limits on the soundboard: clicks per second and open pages.
 
-A fixed window per address: ``CLICK_RATE_LIMIT`` (parsed by `limits`, the library behind
-Flask-Limiter, e.g. ``20/second``) clicks, then nothing until the window that began with the first
-of them is over. Where it is counted depends on ``RATELIMIT_STORAGE_URI``:
+Clicks: a fixed window per address, ``CLICK_RATE_LIMIT`` (parsed by `limits`, the library behind
+Flask-Limiter, e.g. ``20/second``), shared by the HTTP click route and the WebSocket. Counted in
+this process's memory (``InProcessWindows``: `limits`' own memory storage starts a timer thread
+from inside the caller's ``hit``, which every click had to queue behind) unless
+``RATELIMIT_STORAGE_URI`` names a shared storage such as Redis.
 
-- ``memory://`` (the default with one process): ``InProcessWindows`` below. `limits` has a memory
-  storage too, but it starts a new timer thread every 10 ms from inside the caller's ``hit`` (to
-  expire keys), and two threads can start the same timer (``RuntimeError``), so every click had to
-  queue on a lock behind those thread starts; that cost a tenth of the click route's speed.
-- anything else (``redis://...``, to share the count between workers and servers): `limits`'
-  ``FixedWindowRateLimiter`` on that storage.
+Open pages: at most ``WS_CONNECTIONS_PER_ADDRESS`` per address, counted across every worker and
+server in Redis when ``REDIS_URL`` is set (``SharedConnectionSlots``), in this process otherwise.
+While Redis is unreachable both fall back to this process's own count, so the site keeps working.
 """
 from __future__ import annotations
 
@@ -17,6 +16,8 @@ import logging
 import math
 import threading
 import time
+import uuid
+from collections import Counter
 from functools import lru_cache
 from typing import Protocol
 
@@ -98,3 +99,127 @@ def click_allowed(address: str) -> tuple[bool, int]:
     except Exception:  # noqa: BLE001 - a failing limit storage (Redis down) must not stop clicks
         log.warning("Rate limit storage failed; letting the click through", exc_info=True)
         return True, 0
+
+
+# --- open pages per address ------------------------------------------------------------------
+
+
+class ConnectionSlots:
+    """Open pages per address in this process. ``acquire`` returns a slot to hand back to
+    ``release``, or None at the limit (a negative or None limit means no limit)."""
+
+    def __init__(self) -> None:
+        self._open: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def acquire(self, address: str, limit: int | None) -> str | None:
+        with self._lock:
+            if limit is not None and limit >= 0 and self._open[address] >= limit:
+                return None
+            self._open[address] += 1
+            return uuid.uuid4().hex
+
+    def release(self, address: str, slot: str) -> None:
+        with self._lock:
+            self._open[address] -= 1
+            if self._open[address] <= 0:
+                del self._open[address]
+
+    def close(self) -> None:
+        pass
+
+
+# Atomic in Redis: forget expired slots, refuse at the limit, else take one.
+_ACQUIRE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local limit = tonumber(ARGV[3])
+if limit >= 0 and redis.call('ZCARD', KEYS[1]) >= limit then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+
+
+class SharedConnectionSlots:
+    """Open pages per address across every process: a Redis sorted set per address whose members
+    are the open pages, each with an expiry that its process renews while the page is open, so a
+    killed process's pages stop counting after ``SLOT_TTL`` seconds."""
+
+    SLOT_TTL = 60
+    RENEW_EVERY = 20
+
+    def __init__(self, redis_url: str, prefix: str) -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=2)
+        self._acquire = self._redis.register_script(_ACQUIRE)
+        self._prefix = prefix
+        self._held: dict[str, str] = {}  # slot -> address, for the pages open in this process
+        self._fallback = ConnectionSlots()
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._warned = False
+        self._renewer = threading.Thread(target=self._renew_loop, name="soundboard-slots", daemon=True)
+        self._renewer.start()
+
+    def _key(self, address: str) -> str:
+        return f"{self._prefix}:ws:{address}"
+
+    def acquire(self, address: str, limit: int | None) -> str | None:
+        slot = uuid.uuid4().hex
+        now = time.time()
+        try:
+            taken = self._acquire(
+                keys=[self._key(address)],
+                args=[now, now + self.SLOT_TTL, -1 if limit is None else limit, slot, self.SLOT_TTL * 2],
+            )
+        except Exception:  # noqa: BLE001 - Redis down: count in this process until it is back
+            self._warn()
+            fallback = self._fallback.acquire(address, limit)
+            return None if fallback is None else "local:" + fallback
+        if not taken:
+            return None
+        with self._lock:
+            self._held[slot] = address
+        return slot
+
+    def release(self, address: str, slot: str) -> None:
+        if slot.startswith("local:"):
+            self._fallback.release(address, slot)
+            return
+        with self._lock:
+            self._held.pop(slot, None)
+        try:
+            self._redis.zrem(self._key(address), slot)
+        except Exception:  # noqa: BLE001 - it expires by itself
+            self._warn()
+
+    def _renew_loop(self) -> None:
+        while not self._stopped.wait(self.RENEW_EVERY):
+            with self._lock:
+                held = list(self._held.items())
+            try:
+                expires = time.time() + self.SLOT_TTL
+                pipeline = self._redis.pipeline(transaction=False)
+                for slot, address in held:
+                    pipeline.zadd(self._key(address), {slot: expires}, xx=True)
+                    pipeline.expire(self._key(address), self.SLOT_TTL * 2)
+                pipeline.execute()
+                self._warned = False
+            except Exception:  # noqa: BLE001
+                self._warn()
+
+    def _warn(self) -> None:
+        if not self._warned:
+            log.warning("Redis is unreachable: open pages per address are counted per process until it is back.")
+            self._warned = True
+
+    def close(self) -> None:
+        self._stopped.set()
+
+
+def connection_slots(app: Flask) -> ConnectionSlots | SharedConnectionSlots:
+    redis_url = app.config.get("REDIS_URL")
+    if redis_url:
+        return SharedConnectionSlots(redis_url, app.config.get("SOUNDBOARD_CHANNEL") or "themeboard:soundboard")
+    return ConnectionSlots()

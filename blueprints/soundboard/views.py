@@ -6,14 +6,12 @@ from sqlalchemy import select
 
 from blueprints.common.auth import admin_page_required
 from blueprints.soundboard import services
-from blueprints.soundboard.ws import websocket
 from domain import NotFound
-from extensions import db, sock
+from extensions import db
 from media.streaming import serve_media
 from models.soundboard import DEFAULT_THEME, Sound
 
 bp = Blueprint("soundboard", __name__)
-sock.route("/ws", bp=bp)(websocket)
 
 
 def _theme() -> str:
@@ -22,8 +20,7 @@ def _theme() -> str:
 
 
 def _page_context(theme: str) -> dict:
-    primary, secondary = services.THEME_COLOURS.get(theme, services.THEME_COLOURS[DEFAULT_THEME])
-    return {"theme": theme, "themes": services.themes(), "primary": primary, "secondary": secondary}
+    return {"theme": theme, "themes": services.themes()}
 
 
 def sound_url(sound: Sound) -> str:

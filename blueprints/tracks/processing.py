@@ -2,7 +2,7 @@
 
 The upload request already decoded the file once (inspection, duration, waveform peaks) and left
 the track ``processing``. What remains (the embedded cover, the player colour) runs on a small
-thread pool so the web worker answers as soon as the upload is accepted. The state lives in the
+pool (its CPU work on real threads, off gevent's event loop) so the web worker answers as soon as the upload is accepted. The state lives in the
 database: a job claims a track by setting ``claimed_at`` in one atomic UPDATE; a sweep at start-up
 and every ``TRACKS_SWEEP_SECONDS`` re-queues tracks whose claim is older than the lease, so a
 track never stays ``processing`` after a crash, and several workers never process one track twice.
@@ -20,6 +20,7 @@ from mutagen import File as MutagenFile
 from PIL import Image as PILImage
 from sqlalchemy import or_, select, update
 
+from concurrency import run_off_loop
 from extensions import db
 from media.inspection import _embedded_cover
 from media.storage import get_storage
@@ -69,14 +70,14 @@ def process_track(track_id) -> None:
         _fail(track, "Processing failed repeatedly.")
         return
     if track.uploaded_cover_key is None and track.embedded_cover_key is None:
-        cover, mimetype = _embedded_cover(MutagenFile(storage.path(track.audio_key)))
+        cover, mimetype = run_off_loop(lambda path: _embedded_cover(MutagenFile(path)), storage.path(track.audio_key))
         if cover:
             extension = {"image/png": "png", "image/webp": "webp", "image/gif": "gif"}.get(mimetype or "", "jpg")
             key = f"tracks/{track.id}/cover-embedded.{extension}"
             storage.put_bytes(cover, key)
             track.embedded_cover_key, track.embedded_cover_mimetype = key, mimetype or "image/jpeg"
             track.cover_key, track.cover_mimetype = key, track.embedded_cover_mimetype
-    track.cover_color = _dominant_color(storage.path(track.cover_key).read_bytes()) if track.cover_key else None
+    track.cover_color = run_off_loop(_dominant_color, storage.path(track.cover_key).read_bytes()) if track.cover_key else None
     track.status, track.claimed_at, track.error_reason = TrackStatus.ready, None, None
     db.session.commit()
 
@@ -109,7 +110,7 @@ def _dominant_color(image_bytes: bytes) -> str | None:
 def derive_cover_color(track_id) -> None:
     track = db.session.get(Track, track_id, populate_existing=True)
     if track is not None and track.cover_key:
-        track.cover_color = _dominant_color(get_storage().path(track.cover_key).read_bytes())
+        track.cover_color = run_off_loop(_dominant_color, get_storage().path(track.cover_key).read_bytes())
         db.session.commit()
 
 

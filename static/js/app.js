@@ -26,6 +26,11 @@
     });
   });
 
+  // <select data-autosubmit> submits its form as soon as a choice is made.
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[data-autosubmit]") && event.target.form) event.target.form.requestSubmit();
+  });
+
   // The CSRF token for fetch() calls made by feature scripts.
   window.themeboard = window.themeboard || {};
   window.themeboard.csrfToken = function () {

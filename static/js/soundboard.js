@@ -1,51 +1,55 @@
-// The soundboard: a WebSocket for live counts, clip playback with loudness gain, keyboard, favourites.
+// The soundboard: one live socket per tab, clip playback with loudness gain, keyboard, favourites.
+//
+// Boosted navigation swaps the body and runs this file again on every soundboard page, so it sets
+// itself up once: every listener is on `document` (delegated), one socket lives for as long as a
+// soundboard page is shown, and `mount()` re-reads the current page after each swap, Back and
+// Forward included. Leaving the soundboard closes the socket.
 (function () {
   "use strict";
-  var config = window.soundboardConfig || {};
-  var socket = null;
-  var playing = [];
-  var volumeInput = document.getElementById("sb-volume");
-  var volume = parseFloat(localStorage.getItem("sb-volume") || "0.8");
-  if (volumeInput) {
-    volumeInput.value = volume;
-    volumeInput.addEventListener("input", function () {
-      volume = parseFloat(volumeInput.value);
-      localStorage.setItem("sb-volume", String(volume));
-      playing.forEach(function (a) { a.volume = gainVolume(a.dataset.gain); });
-    });
+  if (window.themeboardSoundboard) {
+    window.themeboardSoundboard.mount();
+    return;
   }
+  var board = {socket: null, url: null, retryDelay: 500, retryTimer: null, playing: []};
+  window.themeboardSoundboard = board;
+
+  function root() { return document.getElementById("soundboard"); }
+  function storedVolume() { return parseFloat(localStorage.getItem("sb-volume") || "0.8"); }
+  function formatNumber(n) { return Number(n).toLocaleString("en-US"); }
 
   function gainVolume(gainDb) {
     var factor = Math.pow(10, (parseFloat(gainDb) || 0) / 20);
-    return Math.max(0, Math.min(1, volume * factor));
+    return Math.max(0, Math.min(1, storedVolume() * factor));
   }
-
-  function formatNumber(n) { return Number(n).toLocaleString("en-US"); }
 
   function play(item) {
     var audio = new Audio(item.dataset.url);
     audio.dataset.gain = item.dataset.gain || "0";
     audio.volume = gainVolume(audio.dataset.gain);
-    playing.push(audio);
-    audio.addEventListener("ended", function () { playing = playing.filter(function (a) { return a !== audio; }); });
+    board.playing.push(audio);
+    audio.addEventListener("ended", function () {
+      board.playing = board.playing.filter(function (a) { return a !== audio; });
+    });
     audio.play().catch(function () {});
     return audio;
   }
 
   function stopAll() {
-    playing.forEach(function (a) { a.pause(); });
-    playing = [];
+    board.playing.forEach(function (a) { a.pause(); });
+    board.playing = [];
   }
 
   function send(message) {
-    if (socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify(message));
+    if (board.socket && board.socket.readyState === WebSocket.OPEN) {
+      board.socket.send(JSON.stringify(message));
       return;
     }
+    var el = root();
+    if (!el) return;
     // No socket (yet): the HTTP route counts the click the same way.
-    fetch("/api/soundboard/click", {
+    fetch(el.dataset.clickUrl, {
       method: "POST",
-      headers: {"Content-Type": "application/json", "X-CSRFToken": window.themeboard.csrfToken()},
+      headers: {"Content-Type": "application/json"},
       body: JSON.stringify(message),
     }).then(function (r) { return r.json(); }).then(function (body) {
       if (body.counter !== undefined) setCounter(body.counter);
@@ -79,6 +83,7 @@
         });
       }
     } else if (message.type === "soundClick") {
+      if (message.count === undefined) return;
       document.querySelectorAll('[data-sound="' + CSS.escape(message.soundFilename) + '"] [data-count]').forEach(function (el) {
         el.textContent = formatNumber(message.count);
       });
@@ -88,25 +93,51 @@
         if (item) play(item);
       }
     } else if (message.type === "notification") {
-      showBanner(message.text, message.duration);
+      var note = message.notification || message;
+      showBanner(note.text, note.duration);
     } else if (message.type === "soundUpload" || message.type === "soundModify" || message.type === "soundDelete") {
       showBanner("The board changed (" + message.sound.filename + "). Reload to see it.", 6);
     }
   }
 
-  function connect(delay) {
-    if (!config.ws || !window.WebSocket) return;
-    socket = new WebSocket(config.ws);
+  // The page's own host and scheme (wss: under https:), whatever the server thought they were.
+  function socketUrl(address) {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    return scheme + location.host + new URL(address, location.href).pathname;
+  }
+
+  function connect() {
+    var el = root();
+    if (!el || !window.WebSocket) return;
+    var url = socketUrl(el.dataset.ws);
+    if (board.socket && board.url === url && board.socket.readyState <= WebSocket.OPEN) return;
+    disconnect();
+    board.url = url;
+    var socket = board.socket = new WebSocket(url);
+    document.documentElement.dataset.sbSocket = "connecting";
+    socket.addEventListener("open", function () {
+      board.retryDelay = 500;
+      document.documentElement.dataset.sbSocket = "open";
+    });
     socket.addEventListener("message", function (event) {
       try { handle(JSON.parse(event.data)); } catch (err) { /* ignore malformed */ }
     });
     socket.addEventListener("close", function () {
-      socket = null;
-      var next = Math.min((delay || 500) * 2, 10000);
-      setTimeout(function () { connect(next); }, next);
+      if (board.socket !== socket) return;  // replaced or closed on purpose
+      board.socket = null;
+      document.documentElement.dataset.sbSocket = "closed";
+      if (!root()) return;
+      board.retryDelay = Math.min(board.retryDelay * 2, 10000);
+      board.retryTimer = setTimeout(connect, board.retryDelay);
     });
-    document.documentElement.dataset.sbSocket = "connecting";
-    socket.addEventListener("open", function () { document.documentElement.dataset.sbSocket = "open"; });
+  }
+
+  function disconnect() {
+    clearTimeout(board.retryTimer);
+    var socket = board.socket;
+    board.socket = null;
+    if (socket) socket.close(1000);
+    delete document.documentElement.dataset.sbSocket;
   }
 
   function randomSound() {
@@ -115,20 +146,49 @@
     return visible.length ? visible[Math.floor(Math.random() * visible.length)] : null;
   }
 
-  // The big button: a random sound of this theme, counted toward the global counter.
-  var big = document.getElementById("sb-big-button");
-  if (big) {
-    big.addEventListener("click", function () {
-      var item = randomSound();
-      if (!item) return;
-      play(item);
-      send({type: "click", soundFilename: item.dataset.sound});
-      big.classList.remove("pulse"); void big.offsetWidth; big.classList.add("pulse");
+  function clickBigButton(big) {
+    var item = randomSound();
+    if (!item) return;
+    play(item);
+    send({type: "click", soundFilename: item.dataset.sound});
+    big.classList.remove("pulse"); void big.offsetWidth; big.classList.add("pulse");
+  }
+
+  function loadFavourites() {
+    try { return JSON.parse(localStorage.getItem("sb-favourites") || "[]"); } catch (err) { return []; }
+  }
+
+  function markFavourites() {
+    var favourites = loadFavourites();
+    document.querySelectorAll(".sb-item").forEach(function (item) {
+      var on = favourites.indexOf(item.dataset.sound) >= 0;
+      var star = item.querySelector("[data-favourite]");
+      if (star) { star.textContent = on ? "★" : "☆"; star.setAttribute("aria-pressed", on ? "true" : "false"); }
+      item.classList.toggle("favourite", on);
+    });
+    applyFilters();
+  }
+
+  function applyFilters() {
+    var search = document.getElementById("sb-search");
+    var favouritesOnly = document.getElementById("sb-favourites-only");
+    var text = search ? search.value.trim().toLowerCase() : "";
+    var onlyFavs = favouritesOnly && favouritesOnly.checked;
+    document.querySelectorAll(".sb-item").forEach(function (item) {
+      var match = (!text || item.dataset.name.indexOf(text) >= 0) && (!onlyFavs || item.classList.contains("favourite"));
+      item.hidden = !match;
+    });
+    document.querySelectorAll(".sb-group").forEach(function (group) {
+      group.hidden = !group.querySelector(".sb-item:not([hidden])");
     });
   }
 
-  // Board buttons: that sound, counted toward its own count.
+  // --- listeners, registered once ------------------------------------------------------------
+
   document.addEventListener("click", function (event) {
+    if (!root()) return;
+    var big = event.target.closest("#sb-big-button");
+    if (big) { clickBigButton(big); return; }
     var button = event.target.closest("[data-board-click]");
     if (button) {
       var item = button.closest("[data-sound]");
@@ -136,6 +196,7 @@
       send({type: "sbClick", soundFilename: item.dataset.sound});
       return;
     }
+    if (event.target.closest("#sb-stop")) { stopAll(); return; }
     var all = event.target.closest("[data-play-all]");
     if (all) {
       var items = all.closest(".sb-group").querySelectorAll("[data-sound]:not([hidden])");
@@ -163,90 +224,88 @@
     }
   });
 
-  function loadFavourites() {
-    try { return JSON.parse(localStorage.getItem("sb-favourites") || "[]"); } catch (err) { return []; }
-  }
+  document.addEventListener("input", function (event) {
+    if (event.target.id === "sb-volume") {
+      localStorage.setItem("sb-volume", String(parseFloat(event.target.value)));
+      board.playing.forEach(function (a) { a.volume = gainVolume(a.dataset.gain); });
+    } else if (event.target.id === "sb-search") {
+      applyFilters();
+    }
+  });
 
-  function markFavourites() {
-    var favourites = loadFavourites();
-    document.querySelectorAll(".sb-item").forEach(function (item) {
-      var on = favourites.indexOf(item.dataset.sound) >= 0;
-      var star = item.querySelector("[data-favourite]");
-      if (star) { star.textContent = on ? "★" : "☆"; star.setAttribute("aria-pressed", on ? "true" : "false"); }
-      item.classList.toggle("favourite", on);
-    });
-    applyFilters();
-  }
-
-  var search = document.getElementById("sb-search");
-  var favouritesOnly = document.getElementById("sb-favourites-only");
-  function applyFilters() {
-    var text = search ? search.value.trim().toLowerCase() : "";
-    var onlyFavs = favouritesOnly && favouritesOnly.checked;
-    document.querySelectorAll(".sb-item").forEach(function (item) {
-      var match = (!text || item.dataset.name.indexOf(text) >= 0) && (!onlyFavs || item.classList.contains("favourite"));
-      item.hidden = !match;
-    });
-    document.querySelectorAll(".sb-group").forEach(function (group) {
-      group.hidden = !group.querySelector(".sb-item:not([hidden])");
-    });
-  }
-  if (search) search.addEventListener("input", applyFilters);
-  if (favouritesOnly) favouritesOnly.addEventListener("change", applyFilters);
-
-  var stop = document.getElementById("sb-stop");
-  if (stop) stop.addEventListener("click", stopAll);
+  document.addEventListener("change", function (event) {
+    if (event.target.id === "sb-favourites-only") applyFilters();
+  });
 
   document.addEventListener("keydown", function (event) {
+    if (!root()) return;
     if (event.target.matches("input, textarea, select") || event.ctrlKey || event.metaKey || event.altKey) return;
     if (event.key === "Escape") { stopAll(); return; }
     if (event.key === " ") {
       event.preventDefault();
-      if (big) { big.click(); return; }
+      var big = document.getElementById("sb-big-button");
+      if (big) { clickBigButton(big); return; }
       var item = randomSound();
       if (item) { play(item); send({type: "sbClick", soundFilename: item.dataset.sound}); }
       return;
     }
     var target = document.querySelector('.sb-item[data-key="' + CSS.escape(event.key.toLowerCase()) + '"]:not([hidden]) [data-board-click]');
-    if (target) target.click();
+    if (target) { event.preventDefault(); target.click(); }
   });
 
-  // A shared link (#sound-NAME) highlights that clip.
-  if (location.hash.indexOf("#sound-") === 0) {
-    var shared = document.getElementById(location.hash.slice(1));
-    if (shared) shared.classList.add("shared");
-  }
 
-  // Admin: upload with a progress bar, modify and delete through the JSON API.
-  var upload = document.querySelector("form[data-sb-upload]");
-  if (upload) {
-    upload.addEventListener("submit", function (event) {
-      event.preventDefault();
-      var progress = upload.querySelector("progress");
-      var status = upload.querySelector("[data-status]");
-      var request = new XMLHttpRequest();
-      request.open("POST", upload.dataset.api);
-      request.setRequestHeader("X-CSRFToken", window.themeboard.csrfToken());
-      request.upload.addEventListener("progress", function (e) {
-        if (e.lengthComputable) progress.value = Math.round(e.loaded / e.total * 100);
-      });
-      request.addEventListener("load", function () {
-        var body = {};
-        try { body = JSON.parse(request.responseText); } catch (err) { body = {}; }
-        if (request.status === 200) { status.textContent = body.message; location.reload(); }
-        else { status.textContent = (body.name ? body.name + ": " : "") + (body.message || "Upload failed."); status.classList.add("error"); }
-      });
-      request.send(new FormData(upload));
-    });
-  }
+  // --- admin: upload with a progress bar, modify and delete through the JSON API --------------
+  // Capture phase: these forms are handled here alone, never also as boosted navigation.
+
+  function csrfToken() { return window.themeboard ? window.themeboard.csrfToken() : ""; }
 
   function callJson(url, method, data) {
     return fetch(url, {
       method: method,
-      headers: {"Content-Type": "application/json", "X-CSRFToken": window.themeboard.csrfToken()},
+      headers: {"Content-Type": "application/json", "X-CSRFToken": csrfToken()},
       body: JSON.stringify(data),
     }).then(function (r) { return r.json().then(function (body) { return {ok: r.ok, body: body}; }); });
   }
+
+  function upload(form) {
+    var progress = form.querySelector("progress");
+    var status = form.querySelector("[data-status]");
+    var request = new XMLHttpRequest();
+    request.open("POST", form.dataset.api);
+    request.setRequestHeader("X-CSRFToken", csrfToken());
+    request.upload.addEventListener("progress", function (e) {
+      if (e.lengthComputable && progress) progress.value = Math.round(e.loaded / e.total * 100);
+    });
+    request.addEventListener("load", function () {
+      var body = {};
+      try { body = JSON.parse(request.responseText); } catch (err) { body = {}; }
+      status.classList.toggle("error", request.status !== 200);
+      if (request.status === 200) { status.textContent = body.message; location.reload(); }
+      else if (request.status === 413) status.textContent = "The file is too large.";
+      else status.textContent = (body.name ? body.name + ": " : "") + (body.message || "Upload failed.");
+    });
+    request.send(new FormData(form));
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.matches("form[data-sb-upload]")) {
+      event.preventDefault();
+      event.stopPropagation();
+      upload(form);
+    } else if (form.matches("form[data-sb-json]")) {
+      event.preventDefault();
+      event.stopPropagation();
+      if (form.dataset.confirm && !confirm(form.dataset.confirm)) return;
+      var data = {};
+      new FormData(form).forEach(function (value, key) { data[key] = value; });
+      var status = form.querySelector("[data-status]");
+      callJson(form.dataset.sbJson, form.dataset.method, data).then(function (result) {
+        if (status) { status.textContent = result.body.message || ""; status.classList.toggle("error", !result.ok); }
+        if (result.ok && !form.hasAttribute("data-keep")) location.reload();
+      });
+    }
+  }, true);
 
   document.addEventListener("click", function (event) {
     var save = event.target.closest("[data-sb-save]");
@@ -254,32 +313,34 @@
       var row = save.closest("tr");
       var data = {id: parseInt(save.dataset.sbSave, 10)};
       row.querySelectorAll("input[name]").forEach(function (input) { data[input.name] = input.value; });
-      callJson("/api/admin/sounds/modify", "PATCH", data).then(function (result) {
+      callJson(save.dataset.api, "PATCH", data).then(function (result) {
         save.textContent = result.ok ? "Saved" : (result.body.message || "Failed");
       });
+      return;
     }
     var remove = event.target.closest("[data-sb-delete]");
     if (remove && confirm("Delete the sound “" + remove.dataset.name + "”? Its file is removed for good.")) {
-      callJson("/api/admin/sounds/delete", "DELETE", {id: parseInt(remove.dataset.sbDelete, 10)}).then(function (result) {
+      callJson(remove.dataset.api, "DELETE", {id: parseInt(remove.dataset.sbDelete, 10)}).then(function (result) {
         if (result.ok) remove.closest("tr").remove(); else alert(result.body.message);
       });
     }
   });
 
-  document.querySelectorAll("form[data-sb-json]").forEach(function (form) {
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      if (form.dataset.confirm && !confirm(form.dataset.confirm)) return;
-      var data = {};
-      new FormData(form).forEach(function (value, key) { data[key] = value; });
-      var status = form.querySelector("[data-status]");
-      callJson(form.dataset.sbJson, form.dataset.method, data).then(function (result) {
-        if (status) status.textContent = result.body.message || "";
-        if (result.ok && !form.hasAttribute("data-keep")) location.reload();
-      });
-    });
-  });
+  // --- set-up for whichever page is shown ----------------------------------------------------
 
-  markFavourites();
-  connect(500);
+  board.mount = function () {
+    if (!root()) { disconnect(); return; }
+    var volume = document.getElementById("sb-volume");
+    if (volume) volume.value = storedVolume();
+    markFavourites();
+    if (location.hash.indexOf("#sound-") === 0) {
+      var shared = document.getElementById(location.hash.slice(1));
+      if (shared) shared.classList.add("shared");
+    }
+    connect();
+  };
+  document.addEventListener("htmx:afterSettle", board.mount);
+  document.addEventListener("htmx:historyRestore", board.mount);
+  window.addEventListener("pageshow", function (event) { if (event.persisted) board.mount(); });
+  board.mount();
 })();

@@ -1,0 +1,187 @@
+"""The live soundboard's routes: the WebSocket (at ``/ws``, and at ``/`` where megumin.love's pages
+open it) and the HTTP click, sharing one click parser and one way to record a click.
+
+WebSocket protocol (megumin.love's): the client sends ``{"type": "click" | "sbClick",
+"soundFilename": ...}``; the server sends counterUpdate, soundClick, crazyMode (to every page but
+the clicker's), notification, milestone and sound changes. Malformed messages and clicks that name
+no existing sound are ignored, and clicks over the address's rate limit are dropped. A click is
+acknowledged, after its commit and never before, by a counterUpdate (or soundClick) sent to its
+clicker at once; other pages hear of it from the fan-out within a tick.
+
+An open page holds no thread and no database connection: under gevent its handler, reader and
+writer are greenlets, and it gives its request's pooled connection back before it waits.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+from collections import Counter
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from simple_websocket import ConnectionClosed
+from werkzeug.exceptions import TooManyRequests
+
+from blueprints.common.auth import mark_csrf_exempt
+from blueprints.soundboard.clicks import Click
+from blueprints.soundboard.live import Live, live
+from blueprints.soundboard.services import bad_request
+from blueprints.soundboard.throttle import click_allowed
+from extensions import db, sock
+
+log = logging.getLogger(__name__)
+BURST = 64  # messages already waiting that are handled (and counted) together, at most
+MAX_MESSAGE_BYTES = 4096  # a click is a few dozen bytes; anything bigger closes the socket
+
+bp = Blueprint("soundboard_live", __name__)
+
+
+def parse_click(message: Any) -> Click | None:
+    """The click a message asks for, or None when it is not a well-formed click."""
+    if isinstance(message, (str, bytes)):
+        try:
+            message = json.loads(message)
+        except (TypeError, ValueError):
+            return None
+    if not isinstance(message, dict) or message.get("type") not in ("click", "sbClick"):
+        return None
+    filename = message.get("soundFilename")
+    if not isinstance(filename, str) or not filename or len(filename) > 64:
+        return None
+    return Click(message["type"], filename)
+
+
+def client_address() -> str:
+    """The visitor's address; behind ``TRUSTED_PROXIES`` proxies, ProxyFix has already put it here."""
+    return request.remote_addr or "unknown"
+
+
+# --- HTTP ------------------------------------------------------------------------------------
+
+
+@bp.post("/api/soundboard/click")
+@mark_csrf_exempt  # anonymous and public: a forged click is just a click, and it is rate limited
+def click():
+    allowed, retry_after = click_allowed(client_address())
+    if not allowed:
+        raise TooManyRequests(retry_after=retry_after)
+    body = request.get_json(silent=True)
+    if body is None:
+        if request.is_json and request.get_data():
+            raise bad_request("The request body is not valid JSON.")
+        body = request.form.to_dict()
+    if isinstance(body, dict):
+        body = {"type": "click", **body}  # the type may be left out for the big button
+    clicked = parse_click(body)
+    if clicked is None:
+        raise bad_request("A click is {\"type\": \"click\" | \"sbClick\", \"soundFilename\": <an existing sound>}.", "Invalid click")
+    db.session.remove()  # the click has its own connection; give the request's back first
+    result = live().record_click(clicked)
+    if result is None:
+        raise bad_request("soundFilename must name an existing sound.", "Invalid sound")
+    response = {"counter": result.counter}
+    if clicked.kind == "sbClick":
+        response["sound"] = {"filename": clicked.sound_filename, "count": result.sound_counts.get(clicked.sound_filename)}
+    return jsonify(response)
+
+
+# --- WebSocket -------------------------------------------------------------------------------
+
+
+@bp.before_app_request
+def _no_compression_for_live_pages():
+    """No permessage-deflate on the live socket: frames are encoded once for every page, and a
+    compressor per page would cost far more memory than the page itself."""
+    if request.endpoint in ("soundboard_live.websocket", "soundboard_live.websocket_root"):
+        request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+
+
+def websocket(ws) -> None:
+    state = live()
+    address = client_address()
+    db.session.remove()  # nothing below uses the request's session: its connection goes back now
+    slot, refusal = state.admit(address)
+    if refusal is not None:
+        ws.close(reason=refusal[0], message=refusal[1])
+        return
+    try:
+        _serve(ws, state, address)
+    finally:
+        state.leave(address, slot)
+
+
+sock.route("/ws", bp=bp)(websocket)
+sock.route("/", bp=bp, endpoint="websocket_root")(websocket)
+
+
+def _drop(ws) -> None:
+    """Ends the connection at once, from any greenlet or thread (a page that stopped reading gets
+    no closing handshake: it would not read that either)."""
+    try:
+        ws.sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def _serve(ws, state: Live, address: str) -> None:
+    subscription = state.broadcaster.subscribe(on_overflow=lambda: _drop(ws))
+    writer = threading.Thread(target=_write, args=(ws, subscription), name="ws-writer", daemon=True)
+    try:
+        # Only the writer writes to the socket, the greeting included.
+        subscription.send(state.counter_update(state.counter()))
+        writer.start()
+        while True:
+            raw = ws.receive()
+            burst = [raw]
+            while len(burst) < BURST and (more := ws.receive(timeout=0)) is not None:
+                burst.append(more)
+            try:
+                _handle(state, subscription, address, burst)
+            except Exception:  # noqa: BLE001 - a WebSocket must never turn into an HTTP error page
+                log.exception("WebSocket messages could not be handled")
+    except ConnectionClosed:
+        pass
+    finally:
+        subscription.close()
+
+
+def _write(ws, subscription) -> None:
+    while not subscription.closed:
+        frames = subscription.take(timeout=None)
+        if frames is None:
+            continue
+        try:
+            # sendall: a partial write would cut a frame in two under load.
+            ws.sock.sendall(frames)
+        except OSError:
+            _drop(ws)
+            return
+
+
+def _handle(state: Live, subscription, address: str, burst: list) -> None:
+    """Messages that arrived together; equal clicks among them are counted in one statement (a
+    page sends a click per press, so a fast clicker or a reconnecting page sends them in bursts)."""
+    clicks: Counter[Click] = Counter()
+    for raw in burst:
+        click = parse_click(raw)
+        if click is not None and click_allowed(address)[0]:  # over the limit: dropped, silently
+            clicks[click] += 1
+    for click, times in clicks.items():
+        try:
+            result = state.record_click(Click(click.kind, click.sound_filename, times), clicker=subscription.id)
+        except Exception:  # noqa: BLE001 - a failed commit is simply not acknowledged
+            log.exception("A WebSocket click could not be counted")
+            continue
+        if result is not None:
+            for message in state.acknowledgement(result):
+                subscription.send(message)
+
+
+def register_live(app) -> None:
+    app.register_blueprint(bp)
+    app.config.setdefault(
+        "SOCK_SERVER_OPTIONS",
+        {"ping_interval": app.config["WS_HEARTBEAT_SECONDS"] or None, "max_message_size": MAX_MESSAGE_BYTES},
+    )
