@@ -88,3 +88,31 @@ def login_as(page, base_url: str, name: str, password: str = PASSWORD) -> None:
     page.fill("input[name=password]", password)
     page.click("form button[type=submit]")
     page.wait_for_selector(f"text={name}")
+
+
+class GunicornLiveServer:
+    """The production server (gunicorn.conf.py, gevent) on the test database; ``app`` is an
+    in-process app on the same database and media folder, to seed and inspect."""
+
+    def __init__(self, app, server):
+        self.app, self.server, self.url = app, server, server.url
+
+
+@pytest.fixture()
+def live_server(app_factory):
+    """Browser tests drive the same server and worker class as production (not Werkzeug's)."""
+    from tests.servers import Gunicorn
+
+    app = app_factory(WTF_CSRF_ENABLED=True, SERVER_NAME=None)
+    env = {
+        "APP_ENV": "development",  # plain http on 127.0.0.1
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "MEDIA_ROOT": app.config["MEDIA_ROOT"],
+        "SOUNDBOARD_ADMIN_TOKEN": app.config["SOUNDBOARD_ADMIN_TOKEN"],
+        "WEB_CONCURRENCY": "1",
+    }
+    server = Gunicorn(env, workers=1).start()
+    try:
+        yield GunicornLiveServer(app, server)
+    finally:
+        server.stop()
