@@ -3,9 +3,12 @@ from flask import Flask
 
 from blueprints.soundboard import seed  # noqa: F401  (registers the demo sounds step)
 from blueprints.soundboard.api import api
+from blueprints.soundboard.services import make_todays_statistics_at_startup
 from blueprints.soundboard.views import bp
 
 
 def register(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(api)
+    # As the original: today's statistics row exists from start-up, clicked or not.
+    make_todays_statistics_at_startup(app)
