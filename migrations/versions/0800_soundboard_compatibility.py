@@ -1,5 +1,8 @@
-"""soundboard answers as the original: sources are never NULL ("no-source"), milestones remember
-the sound that reached them, and admin overrides of the live settings live in the database
+"""soundboard as the original: no NULL sources, milestones' sound, stored live settings
+
+Sources are never NULL ("no-source", what the original's pages expect), milestones remember the
+sound that reached them, and admin overrides of the live settings live in the database so that
+every process applies the same ones.
 
 Revision ID: 0800
 Revises: 0700
