@@ -78,7 +78,7 @@ def test_websocket_protocol(live_server, audio_file):
         for junk in ("not json", json.dumps([1, 2]), json.dumps({"type": "hack"}), json.dumps({"type": "click", "soundFilename": 5})):
             clicker.send(junk)  # ignored, the connection stays usable
         requests.post(f"{base}/api/admin/notification", json={"text": "Hi all", "duration": 3}, headers=TOKEN, timeout=5)
-        assert _next(watcher, "notification")["text"] == "Hi all"
+        assert _next(watcher, "notification")["notification"] == {"text": "Hi all", "duration": 3}
         clicker.send(json.dumps({"type": "click", "soundFilename": "laugh"}))
         assert _next(watcher, "counterUpdate")["counter"] == 2
         assert requests.get(f"{base}/api/counter", timeout=5).json() == {"counter": 2}
