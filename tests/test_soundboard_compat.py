@@ -53,21 +53,25 @@ def _client_url(sound: dict) -> str:
 
 
 class Broadcasts:
-    """What every open page would receive: the frames of an in-process subscription, decoded."""
+    """What every open page is sent: each message published to this app's live broadcaster (the
+    one interface the WebSocket side and the admin routes share)."""
 
-    def __init__(self, app):
+    def __init__(self, app, monkeypatch):
         with app.app_context():
-            self.subscription = live().broadcaster.subscribe()
+            broadcaster = live().broadcaster
+        self.published: list[dict] = []
+        publish = broadcaster.publish
 
-    def messages(self) -> list[dict]:
-        received = []
-        while (frame := self.subscription.get(timeout=0.5 if not received else 0)) is not None:
-            size = frame[1] & 0x7F
-            received.append(json.loads(frame[2 if size < 126 else 4 if size == 126 else 10:]))
-        return received
+        def recording(message, **options):
+            self.published.append(json.loads(json.dumps(message)))  # as a page decodes it
+            return publish(message, **options)
+
+        monkeypatch.setattr(broadcaster, "publish", recording)
 
     def of(self, kind: str) -> list[dict]:
-        return [message for message in self.messages() if message["type"] == kind]
+        """The messages of ``kind`` published since the last call."""
+        published, self.published = self.published, []
+        return [message for message in published if message["type"] == kind]
 
 
 def _log_in(client, app, *, admin: bool) -> None:
@@ -169,8 +173,8 @@ def test_the_migration_turns_null_sources_into_no_source(empty_database_url, tmp
 # --- 3. notifications ------------------------------------------------------------------------
 
 
-def test_notifications_are_nested(client, app):
-    pages = Broadcasts(app)
+def test_notifications_are_nested(client, app, monkeypatch):
+    pages = Broadcasts(app, monkeypatch)
     response = client.post("/api/admin/notification", data={"text": "Explosion!", "duration": "5"}, headers=TOKEN)
     note = {"text": "Explosion!", "duration": 5}
     assert response.status_code == 200
@@ -186,9 +190,9 @@ def test_notifications_are_nested(client, app):
 # --- 4. milestones ---------------------------------------------------------------------------
 
 
-def test_milestones_have_the_original_shape_and_broadcasts(client, app, audio_file):
+def test_milestones_have_the_original_shape_and_broadcasts(client, app, audio_file, monkeypatch):
     sound_id = _sound(client, audio_file, "boom", displayname="Boom", source="Season 1")["id"]
-    pages = Broadcasts(app)
+    pages = Broadcasts(app, monkeypatch)
     added = client.post("/api/admin/milestones/add", json={"count": "1000"}, headers=TOKEN)
     milestone = added.get_json()["milestone"]
     assert added.get_json() == {"code": 200, "message": "Milestone successfully added.", "milestone": milestone}
