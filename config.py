@@ -80,7 +80,9 @@ def load_config(instance_path: str) -> dict:
         # Open soundboard pages one web process holds before it closes new ones (code 1013);
         # below gunicorn.conf.py's worker_connections so that pages and APIs still get through.
         "WS_MAX_CONNECTIONS": _int("WS_MAX_CONNECTIONS", 15000),
-        "WS_HEARTBEAT_SECONDS": _int("WS_HEARTBEAT_SECONDS", 25),  # a ping this often; no pong by the next one closes
+        "WS_HEARTBEAT_SECONDS": _int("WS_HEARTBEAT_SECONDS", 25),
+        # Open pages hear of clicks at most this often (ms); megumin.love's admin may override it.
+        "SOUNDBOARD_RESPONSE_INTERVAL_MS": _int("SOUNDBOARD_RESPONSE_INTERVAL_MS", 50),  # a ping this often; no pong by the next one closes
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed
         # (Werkzeug's ProxyFix); 0 ignores those headers, so nobody can fake an address.
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),

@@ -4,12 +4,14 @@ from __future__ import annotations
 import datetime as dt
 from datetime import datetime
 
-from sqlalchemy import DDL, BigInteger, Boolean, Date, DateTime, Float, String, event
+from sqlalchemy import DDL, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
 
 DEFAULT_THEME = "megumin"
+# The original's value for a sound without a source: its pages call source.replace() on every sound.
+NO_SOURCE = "no-source"
 
 
 class Sound(Base):
@@ -18,7 +20,7 @@ class Sound(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     filename: Mapped[str] = mapped_column(String(64), unique=True)
     displayname: Mapped[str | None] = mapped_column(String(128))
-    source: Mapped[str | None] = mapped_column(String(128), index=True)
+    source: Mapped[str] = mapped_column(String(128), default=NO_SOURCE, server_default=NO_SOURCE, index=True)
     count: Mapped[int] = mapped_column(BigInteger, default=0)
     theme: Mapped[str] = mapped_column(String(32), default=DEFAULT_THEME, index=True)
     # Measured at upload: the gain (dB) that brings this clip to the board's common loudness.
@@ -29,7 +31,7 @@ class Sound(Base):
     @property
     def on_board(self) -> bool:
         """Sounds without a displayname or source only play from the big button."""
-        return bool(self.displayname) and bool(self.source)
+        return bool(self.displayname) and self.source != NO_SOURCE
 
 
 class GlobalCounter(Base):
@@ -97,3 +99,15 @@ class Milestone(Base):
     count: Mapped[int] = mapped_column(BigInteger, unique=True)
     reached: Mapped[bool] = mapped_column(Boolean, default=False)
     reached_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The sound whose click reached it; a deleted sound leaves the milestone without one.
+    sound_id: Mapped[int | None] = mapped_column(ForeignKey("sound.id", ondelete="SET NULL"))
+
+
+class SoundboardSetting(Base):
+    """An admin's override of a live setting (the original's ``/api/admin/config``), by the original's
+    name: in the database so that every worker and server applies the same one."""
+
+    __tablename__ = "soundboard_setting"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)

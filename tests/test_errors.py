@@ -24,7 +24,7 @@ def test_unknown_paths_per_family(client):
     body = tracks.get_json()
     assert tracks.status_code == 404 and body["ok"] is False and body["message"] == "Not found"
     assert body["api_request_id"] == tracks.headers["X-Api-Request-Id"]
-    assert client.get("/api/statistics/nothing").get_json() == {"code": 404, "name": "Not found", "message": "Not Found"}
+    assert client.get("/api/statistics/nothing").get_json() == {"code": 404, "name": "Invalid route", "message": "Endpoint not found."}
     page = client.get("/nothing-here")
     assert page.status_code == 404 and "Page not found" in page.get_data(as_text=True)
 

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, insert
 from blueprints.soundboard.live import live
 from config import normalise_database_url
 from models.soundboard import Sound
-from tests.conftest import TEST_DATABASE_URL, require_redis
+from tests.conftest import require_redis
 from tests.live_pages import open_page, read_frames, send_json
 from tests.servers import Gunicorn
 
@@ -486,3 +486,42 @@ def test_kill_9_loses_no_acknowledged_click(tmp_path, server_database):
     finally:
         restarted.stop()
     assert acknowledged[0] <= counted <= sent[0]
+
+
+def test_a_click_that_reaches_a_milestone_tells_every_page_as_the_original_does(live_server):
+    _add_sound(live_server.app)
+    base = live_server.url
+    assert requests.post(f"{base}/api/admin/milestones/add", json={"count": 2}, headers=TOKEN, timeout=5).status_code == 200
+    clicker, watcher = _ws(base), _ws(base)
+    try:
+        clicker.send(_click())
+        clicker.send(_click())
+        seen = _each(watcher, "notification", "milestoneUpdate")
+        milestone = seen["milestoneUpdate"]["milestone"]
+        sound_id = next(s["id"] for s in requests.get(f"{base}/api/sounds", timeout=5).json() if s["filename"] == "laugh")
+        assert seen["notification"]["notification"] == {"text": f"Milestone {milestone['id']} of 2 clicks has been reached!", "duration": 3}
+        assert milestone["count"] == 2 and milestone["reached"] == 1 and milestone["sound_id"] == sound_id
+        assert abs(milestone["timestamp"] / 1000 - time.time()) < 60
+        listed = requests.get(f"{base}/api/statistics/milestones", timeout=5).json()
+        assert listed == [milestone]
+    finally:
+        clicker.close()
+        watcher.close()
+
+
+def test_the_original_admin_settings_apply_to_clicks_and_pages(live_server_factory):
+    server = live_server_factory(RATELIMIT_ENABLED=True, CLICK_RATE_LIMIT="1000/second")
+    _add_sound(server.app)
+    base = server.url
+    patch = requests.patch(f"{base}/api/admin/config/ratelimit", json={"ratelimit": "2"}, headers=TOKEN, timeout=5)
+    assert patch.status_code == 200 and patch.json()["ratelimit"] == 2
+    assert requests.patch(f"{base}/api/admin/config/connectionlimit", json={"connections": "1"}, headers=TOKEN, timeout=5).status_code == 200
+    time.sleep(3.5)  # every process reads the settings again within a few seconds
+    statuses = [requests.post(f"{base}/api/soundboard/click", json={"type": "click", "soundFilename": "laugh"}, timeout=5).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    first = _ws(base)
+    try:
+        second = websocket.create_connection(base.replace("http://", "ws://") + "/ws", timeout=5)
+        assert _close_code(second) == 1008
+    finally:
+        first.close()

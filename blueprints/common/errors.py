@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 from flask import Flask, Response, g, jsonify, render_template, request
@@ -25,8 +26,19 @@ ErrorRenderer = Callable[[int, str, "dict[str, list[str]] | None"], Response]
 @dataclass(frozen=True)
 class ApiFamily:
     name: str
+    # A prefix ending in "/" covers everything below it; any other names a whole path segment
+    # ("/api/sounds" covers "/api/sounds" and "/api/sounds/x", not "/api/soundsystem").
     prefixes: tuple[str, ...]
     render: ErrorRenderer
+
+    def match_length(self, path: str) -> int:
+        """The length of this family's longest prefix of ``path``; 0 if none."""
+        best = 0
+        for prefix in self.prefixes:
+            covers = path.startswith(prefix) if prefix.endswith("/") else path == prefix or path.startswith(prefix + "/")
+            if covers and len(prefix) > best:
+                best = len(prefix)
+        return best
 
 
 def _animethemes_error(status: int, message: str, errors: dict | None) -> Response:
@@ -47,7 +59,7 @@ SOUNDBOARD_ERROR_NAMES = {
     400: "Bad request",
     401: "Access denied",
     403: "Access denied",
-    404: "Not found",
+    404: "Invalid route",  # the original's answer to a path it has no endpoint for
     405: "Method not allowed",
     413: "File too large",
     429: "Too many requests",
@@ -62,15 +74,18 @@ def _soundboard_error(status: int, message: str, errors: dict | None) -> Respons
 
 ANIMETHEMES = ApiFamily("animethemes", ("/api/", "/restore/", "/forceDelete/"), _animethemes_error)
 TRACKS = ApiFamily("tracks", ("/v1/",), _tracks_error)
+# The original's endpoints (and what is below them); the rest of /api/ is the AnimeThemes API's.
 SOUNDBOARD = ApiFamily(
     "soundboard",
     (
+        "/api/meta",
         "/api/counter",
         "/api/sounds",
         "/api/themes",
         "/api/statistics",
-        "/api/admin/",
-        "/api/soundboard/",
+        "/api/login",
+        "/api/admin",
+        "/api/soundboard",
         "/admin/sounds/upload",
     ),
     _soundboard_error,
@@ -90,17 +105,19 @@ DEFAULT_MESSAGES = {
 SOUNDBOARD_MESSAGES = {
     500: "An unexpected error occurred.",
     401: "Invalid token provided.",
+    404: "Endpoint not found.",
     429: "Too many clicks from this address; slow down.",
 }
 TRACKS_MESSAGES = {500: "Internal server error", 404: "Not found", 401: "Unauthorized"}
 
 
+@lru_cache(maxsize=1024)  # asked on every request (after_request too), of a handful of paths
 def family_for(path: str) -> ApiFamily | None:
     best: tuple[int, ApiFamily] | None = None
     for family in FAMILIES:
-        for prefix in family.prefixes:
-            if path.startswith(prefix) and (best is None or len(prefix) > best[0]):
-                best = (len(prefix), family)
+        length = family.match_length(path)
+        if length and (best is None or length > best[0]):
+            best = (length, family)
     return best[1] if best else None
 
 

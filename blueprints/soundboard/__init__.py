@@ -4,6 +4,7 @@ from flask import Flask
 from blueprints.soundboard import seed  # noqa: F401  (registers the demo sounds step)
 from blueprints.soundboard.api import api
 from blueprints.soundboard.live_views import register_live
+from blueprints.soundboard.services import make_todays_statistics_at_startup
 from blueprints.soundboard.views import bp
 
 
@@ -11,3 +12,5 @@ def register(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(api)
     register_live(app)
+    # As the original: today's statistics row exists from start-up, clicked or not.
+    make_todays_statistics_at_startup(app)

@@ -219,17 +219,23 @@ class ClickCounter:
             self._milestone_check.release()
 
     def _flip_reached_milestones(self, counter: int, sound_filename: str | None) -> list[dict]:
+        reached_at = utcnow()
+        sound_id = select(Sound.id).where(Sound.filename == sound_filename).scalar_subquery()
         with self.engine.connect() as connection:
             # One statement: each milestone is flipped, and so announced, by exactly one click.
             rows = connection.execute(
                 update(Milestone)
                 .where(Milestone.reached.is_(False), Milestone.count <= counter)
-                .values(reached=True, reached_at=utcnow())
-                .returning(Milestone.id, Milestone.count)
+                .values(reached=True, reached_at=reached_at, sound_id=sound_id)
+                .returning(Milestone.id, Milestone.count, Milestone.sound_id)
             ).all()
             upcoming = connection.execute(select(Milestone.count).where(Milestone.reached.is_(False)).order_by(Milestone.count).limit(1)).scalar()
         self._next_milestone = (time.monotonic(), upcoming)
-        return [{"id": row.id, "count": row.count} for row in sorted(rows, key=lambda r: r.count)]
+        timestamp = int(reached_at.timestamp() * 1000)
+        return [
+            {"id": row.id, "count": row.count, "reached": 1, "timestamp": timestamp, "sound_id": row.sound_id}
+            for row in sorted(rows, key=lambda r: r.count)
+        ]
 
 
 @dataclass(eq=False)
@@ -317,9 +323,9 @@ class Announcer:
     with clicks times pages; merged, it costs the same at 10 clicks a second as at 10,000.
     """
 
-    def __init__(self, publish, interval: float):
+    def __init__(self, publish, interval: float | Callable[[], float]):
         self._publish = publish
-        self._interval = interval
+        self._interval = interval if callable(interval) else (lambda: interval)
         self._pending: ClickResult | None = None
         self._changed = threading.Condition(threading.Lock())
         self._closed = threading.Event()
@@ -354,4 +360,4 @@ class Announcer:
             except Exception:  # noqa: BLE001 - one failed broadcast must not stop the next ones
                 log.exception("Announcing clicks failed")
             # Commits meanwhile merge into one announcement, without waking this thread.
-            self._closed.wait(self._interval)
+            self._closed.wait(self._interval())

@@ -11,12 +11,13 @@ from typing import Any
 from flask import Flask, current_app
 
 from blueprints.soundboard import services
-from blueprints.soundboard.broadcast import MIN_TICK, InProcessBroadcaster, make_broadcaster
+from blueprints.soundboard.broadcast import InProcessBroadcaster, make_broadcaster
 from blueprints.soundboard.clicks import Announcer, Click, ClickCounter, ClickResult
 from blueprints.soundboard.throttle import connection_slots
 from extensions import db
 
 SUMMARY_MAX_AGE = 1.0  # seconds: the summary rides on counterUpdate without a query per click
+ASAP = 0.01  # seconds: the shortest response interval, for "respond immediately"
 CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455: the server is at capacity
 CLOSE_POLICY_VIOLATION = 1008
 
@@ -25,20 +26,26 @@ class Live:
     def __init__(self, app: Flask):
         self.app = app
         self.broadcaster: InProcessBroadcaster = make_broadcaster(
-            app.config.get("REDIS_URL"), app.config.get("SOUNDBOARD_CHANNEL"), min_tick=lambda: MIN_TICK
+            app.config.get("REDIS_URL"), app.config.get("SOUNDBOARD_CHANNEL"), min_tick=self.response_interval
         )
         with app.app_context():
             database_url = db.engine.url  # the URL object itself: no password written out and parsed again
         self.click_counter = ClickCounter(
             database_url, dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})), connections=app.config["CLICK_DB_CONNECTIONS"]
         )
-        self.announcer = Announcer(self._announce, interval=MIN_TICK)
+        self.announcer = Announcer(self._announce, interval=self.response_interval)
         self.slots = connection_slots(app)
         self._summary: dict[str, Any] | None = None
         self._summary_days = 1
         self._summary_at = 0.0
         self._admitting = threading.Lock()
         self._open = 0
+
+    def response_interval(self) -> float:
+        """Seconds between two updates to the open pages at least: the configured or admin-set
+        response interval (megumin.love's ``responseInterval``), "as soon as possible" being 10 ms."""
+        milliseconds = services.effective_live_settings(self.app)["response_interval_ms"]
+        return ASAP if milliseconds is None else milliseconds / 1000
 
     # --- counting ------------------------------------------------------------------------------
 
@@ -68,7 +75,7 @@ class Live:
             for period in ("daily", "weekly", "monthly", "yearly"):
                 current[period] += grown
             current["alltime"] = counter
-            current["average"] = round(counter / self._summary_days, 2)
+            current["average"] = services.daily_average(current["monthly"], self._summary_days)
         return current
 
     def counter_update(self, counter: int) -> dict[str, Any]:
@@ -86,7 +93,7 @@ class Live:
             self.broadcaster.publish(message)
         for filename, clicker in result.crazy:
             self.broadcaster.publish({"type": "crazyMode", "soundFilename": filename}, exclude=clicker)
-        for milestone in result.milestones:
+        for milestone in result.milestones:  # the original's milestone_json shape
             readable = f"{milestone['count']:,}".replace(",", ".")
             text = f"Milestone {milestone['id']} of {readable} clicks has been reached!"
             self.broadcaster.publish({"type": "notification", "notification": {"text": text, "duration": 3}})
@@ -101,7 +108,7 @@ class Live:
             if self._open >= self.app.config["WS_MAX_CONNECTIONS"]:
                 return None, (CLOSE_TRY_AGAIN_LATER, "The server is at capacity; try again later.")
             self._open += 1
-        slot = self.slots.acquire(address, self.app.config["WS_CONNECTIONS_PER_ADDRESS"])
+        slot = self.slots.acquire(address, services.effective_live_settings(self.app)["ws_connections_per_address"])
         if slot is not None:
             return slot, None
         with self._admitting:

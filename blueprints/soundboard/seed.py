@@ -21,9 +21,9 @@ CLIPS = [
     ("victory", "Victory", "Season 2", "megumin", "jingle", 1.8),
     ("rise", "Rising spell", "Season 2", "megumin", "sweep", 1.5),
     ("chatter", "Chatter", "Season 2", "megumin", "bleeps", 1.4),
-    ("encore", "Encore", "Movie", "megumin", "jingle", 1.6),
-    ("finale", "Finale", "Movie", "megumin", "hit", 1.3),
-    ("secret-laugh", None, None, "megumin", "bleeps", 1.0),  # big button only
+    ("encore", "Encore", "Kurenai Densetsu (Movie)", "megumin", "jingle", 1.6),
+    ("finale", "Finale", "Kurenai Densetsu (Movie)", "megumin", "hit", 1.3),
+    ("secret-laugh", None, None, "megumin", "bleeps", 1.0),  # no source ("no-source"): big button only
     ("splash", "Splash", "Season 1", "aqua", "sweep", 1.2),
     ("party-trick", "Party trick", "Season 1", "aqua", "jingle", 1.5),
     ("sob", "Sob", "Season 2", "aqua", "bleeps", 1.2),

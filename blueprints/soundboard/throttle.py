@@ -91,11 +91,16 @@ def _windows(app: Flask) -> Windows:
 
 def click_allowed(address: str) -> tuple[bool, int]:
     """Count one click for ``address``; returns (allowed, seconds until the window frees up)."""
+    from blueprints.soundboard.services import effective_live_settings  # services import this module's users
+
     app = current_app._get_current_object()
     if not app.config.get("RATELIMIT_ENABLED", True):
         return True, 0
+    limit = effective_live_settings(app)["click_rate_limit"]
+    if limit is None:
+        return True, 0
     try:
-        return _windows(app).hit(_parsed(app.config["CLICK_RATE_LIMIT"]), address)
+        return _windows(app).hit(_parsed(limit), address)
     except Exception:  # noqa: BLE001 - a failing limit storage (Redis down) must not stop clicks
         log.warning("Rate limit storage failed; letting the click through", exc_info=True)
         return True, 0

@@ -26,7 +26,7 @@ def _page_context(theme: str) -> dict:
 def sound_url(sound: Sound) -> str:
     from flask import url_for
 
-    return url_for("soundboard.sound_file", theme=sound.theme, source=services.source_slug(sound.source), filename=sound.filename)
+    return url_for("soundboard.sound_file", theme=sound.theme, source=services.source_folder(sound.source), filename=sound.filename)
 
 
 @bp.app_template_global("sound_url")
@@ -34,10 +34,12 @@ def _sound_url(sound: Sound) -> str:
     return sound_url(sound)
 
 
-@bp.get("/sounds/<theme>/<source>/<filename>.mp3")
+# The URL the original's pages build: /sounds/<theme>/<source folder>/<filename>.mp3. The folder
+# may hold a "/" (path:), and arrives decoded whether or not the client percent-encoded it.
+@bp.get("/sounds/<theme>/<path:source>/<filename>.mp3")
 def sound_file(theme: str, source: str, filename: str):
     sound = db.session.scalar(select(Sound).where(Sound.filename == filename, Sound.theme == theme))
-    if sound is None or services.source_slug(sound.source) != source:
+    if sound is None or services.source_folder(sound.source) != source:
         raise NotFound("Sound not found.")
     return serve_media(services.storage_key(sound.filename), "audio/mpeg", download_name=f"{filename}.mp3")
 
@@ -70,7 +72,7 @@ def rankings():
 @bp.get("/soundboard/statistics")
 def statistics():
     theme = _theme()
-    chart = services.chart_data()
+    chart = services.monthly_chart()
     peak = max((row["count"] for row in chart), default=0) or 1
     return render_template(
         "soundboard/statistics.html",
