@@ -33,7 +33,9 @@ def _token_matches(given: str | None) -> bool:
 def soundboard_admin(view):
     """``Authorization: <SOUNDBOARD_ADMIN_TOKEN>`` (raw, constant-time compare), the session of
     ``/api/login``, or an admin's account. A page cannot forge the raw header cross-site, so those
-    calls skip CSRF (the original's admin page sends no CSRF token); session calls are checked."""
+    calls skip CSRF (the original's admin page sends no CSRF token). Session calls are checked: by
+    their CSRF token, or by the browser's own ``Sec-Fetch-Site: same-origin``, which a page on
+    another site cannot send (the original's admin page, logged in by ``/api/login``, relies on it)."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -41,7 +43,8 @@ def soundboard_admin(view):
         if given and _token_matches(given):
             return view(*args, **kwargs)
         if session.get(ADMIN_SESSION_FLAG) or (current_user.is_authenticated and current_user.is_admin):
-            if request.method in UNSAFE_METHODS and not g.get("auth_via_token") and current_app.config.get("WTF_CSRF_ENABLED", True):
+            same_origin = request.headers.get("Sec-Fetch-Site") == "same-origin"
+            if request.method in UNSAFE_METHODS and not same_origin and not g.get("auth_via_token") and current_app.config.get("WTF_CSRF_ENABLED", True):
                 csrf.protect()
             return view(*args, **kwargs)
         if current_user.is_authenticated:
