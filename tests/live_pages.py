@@ -82,5 +82,26 @@ def send_frame(page: Page, opcode: int, payload: bytes) -> None:
     page.writer.write(header + mask + masked)
 
 
+def run_pages(scenario):
+    """``asyncio.run(scenario())`` on a thread of its own: the browser tests' Playwright keeps an
+    event loop running on the main thread, where asyncio.run refuses to start another."""
+    import threading
+
+    outcome: dict = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(scenario())
+        except BaseException as error:  # noqa: BLE001 - raised again in the caller
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target, name="open-pages")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 def send_json(page: Page, message: dict) -> None:
     send_frame(page, 0x1, json.dumps(message).encode())

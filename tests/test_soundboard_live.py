@@ -21,7 +21,7 @@ from blueprints.soundboard.live import live
 from config import normalise_database_url
 from models.soundboard import Sound
 from tests.conftest import require_redis
-from tests.live_pages import open_page, read_frames, send_json
+from tests.live_pages import open_page, read_frames, run_pages, send_json
 from tests.servers import Gunicorn
 
 TOKEN = {"Authorization": "test-soundboard-token"}
@@ -381,7 +381,7 @@ def test_a_gevent_worker_holds_hundreds_of_pages_and_updates_them_all(tmp_path, 
         return pages, latencies, reached
 
     try:
-        pages, latencies, reached = asyncio.run(scenario())
+        pages, latencies, reached = run_pages(scenario)
     finally:
         server.stop()
     assert all(page.counter == 5 for page in pages)
@@ -410,7 +410,7 @@ def test_the_per_address_page_limit_is_shared_by_every_worker(tmp_path, server_d
         return still_open, codes
 
     try:
-        still_open, codes = asyncio.run(scenario())
+        still_open, codes = run_pages(scenario)
     finally:
         server.stop()
     # Whatever worker each landed on, four stayed open and the other six were closed with 1008.
