@@ -68,7 +68,6 @@ def load_config(instance_path: str) -> dict:
         "PLAYLIST_TRACK_LIMIT": _int("PLAYLIST_TRACK_LIMIT", 1000),
         "ALLOW_PLAYLIST_MANAGEMENT": _bool(os.environ.get("ALLOW_PLAYLIST_MANAGEMENT"), True),
         "MAX_UPLOAD_MB": _int("MAX_UPLOAD_MB", 50),
-        "HASHIDS_SALT": os.environ.get("HASHIDS_SALT") or None,  # falls back to SECRET_KEY
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "SOUNDBOARD_CHANNEL": os.environ.get("SOUNDBOARD_CHANNEL", "themeboard:soundboard"),
         "API_CACHE_DISABLED": _bool(os.environ.get("API_CACHE_DISABLED"), False),

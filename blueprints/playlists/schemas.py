@@ -1,10 +1,7 @@
 """Playlists and their tracks for the shared query layer, plus `include=playlists` on images."""
 from __future__ import annotations
 
-from flask import url_for
-
 from blueprints.common.query import Attribute, QueryContext, Relation, ResourceSchema, schema
-from blueprints.playlists.hashids import encode_id
 from blueprints.playlists.services import listed_clause
 from models.playlist import Playlist, PlaylistTrack, playlist_image
 from models.user import User
@@ -15,7 +12,7 @@ PLAYLIST = ResourceSchema(
     plural="playlists",
     table=Playlist.__table__,
     attributes=[
-        Attribute("id", compute=lambda row: encode_id(row["id"])),
+        Attribute("id", Playlist.public_id),
         Attribute("name", Playlist.name),
         Attribute("description", Playlist.description),
         Attribute("visibility", Playlist.visibility, "int"),
@@ -76,6 +73,3 @@ schema("image").add_relation(
     Relation("playlists", "playlist", pivot=(playlist_image.c.image_id, playlist_image.c.playlist_id), visible=_listed)
 )
 
-
-def share_url(hashid: str) -> str:
-    return url_for("playlists.show", hashid=hashid, _external=True)
