@@ -4,7 +4,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from blueprints.accounts import services
-from blueprints.accounts.forms import EmptyForm, LoginForm, RegisterForm, TokenForm
+from blueprints.accounts.forms import EmptyForm, LoginForm, PasswordForm, RegisterForm, TokenForm
 from blueprints.common.auth import safe_next_url
 from blueprints.common.htmx import render_page
 from domain import NotFound, ValidationFailed
@@ -22,6 +22,7 @@ def register():
             for field, messages in (error.errors or {}).items():
                 getattr(form, field).errors = list(messages)
         else:
+            services.start_session(user)
             login_user(user)
             flash(f"Welcome, {user.name}!", "success")
             return redirect(url_for("main.index"), code=303)
@@ -36,6 +37,7 @@ def login():
     if form.validate_on_submit():
         user = services.authenticate(form.login.data, form.password.data)
         if user is not None:
+            services.start_session(user)
             login_user(user)
             return redirect(safe_next_url(form.next.data) or url_for("main.index"), code=303)
         error = "Wrong name, email or password."
@@ -45,6 +47,8 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        services.end_session(current_user.login_session_key)
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("main.index"), code=303)
@@ -54,6 +58,33 @@ def logout():
 @login_required
 def settings():
     return _render_settings(TokenForm())
+
+
+@bp.post("/settings/password")
+@login_required
+def change_password():
+    form = PasswordForm()
+    if form.validate():
+        try:
+            services.change_password(
+                current_user, form.current_password.data, form.new_password.data, keep_session=current_user.login_session_key
+            )
+        except ValidationFailed as error:
+            for field, messages in (error.errors or {}).items():
+                getattr(form, field).errors = list(messages)
+        else:
+            flash("Password changed. Every other session of your account is logged out.", "success")
+            return redirect(url_for("accounts.settings"), code=303)
+    return _render_settings(TokenForm(formdata=None), status=422, password_form=form, full_page=True)
+
+
+@bp.post("/settings/logout-everywhere")
+@login_required
+def logout_everywhere():
+    services.end_sessions(current_user)
+    logout_user()
+    flash("You are logged out everywhere, on this device too.", "info")
+    return redirect(url_for("accounts.login"), code=303)
 
 
 @bp.post("/settings/tokens")
@@ -79,14 +110,15 @@ def revoke_token(token_id: int):
     return redirect(url_for("accounts.settings"), code=303)
 
 
-def _render_settings(form: TokenForm, status: int = 200, **extra):
-    tokens = services.list_tokens(current_user)
-    return render_page(
-        "accounts/settings.html",
-        "accounts/_tokens.html",
-        status=status,
+def _render_settings(form: TokenForm, status: int = 200, *, password_form: PasswordForm | None = None, full_page: bool = False, **extra):
+    context = dict(
         form=form,
-        tokens=tokens,
+        tokens=services.list_tokens(current_user),
         revoke_form=EmptyForm(),
+        password_form=password_form or PasswordForm(formdata=None),
+        session_count=services.count_sessions(current_user),
         **extra,
     )
+    if full_page:
+        return render_template("accounts/settings.html", **context), status
+    return render_page("accounts/settings.html", "accounts/_tokens.html", status=status, **context)
