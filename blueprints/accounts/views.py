@@ -54,6 +54,10 @@ def logout():
     return redirect(url_for("main.index"), code=303)
 
 
+# Settings take the session only: a bearer token is ignored on pages (blueprints/common/auth.py),
+# so a token can never mint another token, change the password or end sessions.
+
+
 @bp.get("/settings")
 @login_required
 def settings():

@@ -65,7 +65,11 @@ def authenticate_bearer() -> None:
     g.auth_via_token = raw is not None
     if raw is None:
         return
-    user = user_for_token(raw)
+    from blueprints.common.errors import is_api_request
+
+    # Tokens are for the APIs only: on a page (Settings above all) a token counts for nothing, so it
+    # can never mint another token, change the password or end sessions.
+    user = user_for_token(raw) if is_api_request() else None
     # Flask-Login reads g._login_user; setting it makes the token win over any session cookie.
     g._login_user = user if user is not None else AnonymousUserMixin()
 
