@@ -64,7 +64,10 @@ def _listed(ctx: QueryContext):
 
 
 PLAYLIST.add_relation(Relation("tracks", "track", remote_key=PlaylistTrack.playlist_id, order_by=lambda: [PlaylistTrack.position.asc()]))
-PLAYLIST.add_relation(Relation("images", "image", pivot=(playlist_image.c.playlist_id, playlist_image.c.image_id)))
+# A playlist one may open shows its own cover, even where the image list would hide it (unlisted).
+PLAYLIST.add_relation(
+    Relation("images", "image", pivot=(playlist_image.c.playlist_id, playlist_image.c.image_id), parent_grants_visibility=True)
+)
 PLAYLIST.add_relation(Relation("user", "user", local_key=Playlist.user_id))
 TRACK.add_relation(Relation("audio", "audio", local_key=PlaylistTrack.audio_id))
 TRACK.add_relation(Relation("video", "video", local_key=PlaylistTrack.video_id))

@@ -10,7 +10,7 @@ import json
 from typing import Any, Mapping
 
 from flask import current_app
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 
 from blueprints.playlists import events
 from domain import DomainError, Forbidden, NotFound, ValidationFailed
@@ -65,6 +65,29 @@ def visible_clause(user_id: int | None):
 def listed_clause(user_id: int | None):
     """Who may find a playlist in lists, searches and includes: public ones, plus the caller's own."""
     return or_(Playlist.visibility == PUBLIC, Playlist.user_id == user_id) if user_id is not None else Playlist.visibility == PUBLIC
+
+
+def _cover_of_a_playlist(*conditions) -> ColumnElement:
+    """EXISTS: the outer query's image is the cover of a playlist meeting ``conditions``."""
+    return (
+        select(playlist_image.c.image_id)
+        .join(Playlist, Playlist.id == playlist_image.c.playlist_id)
+        .where(playlist_image.c.image_id == Image.id, *conditions)
+        .correlate_except(playlist_image, Playlist)
+        .exists()
+    )
+
+
+def image_listed_clause(user_id: int | None) -> ColumnElement:
+    """Who may find an image (lists, shows, includes, the gallery): covers of private or unlisted
+    playlists only their owner; every other image anyone."""
+    return or_(~_cover_of_a_playlist(), _cover_of_a_playlist(listed_clause(user_id)))
+
+
+def image_reachable_clause(user_id: int | None) -> ColumnElement:
+    """Who may fetch an image's file: also anyone for an unlisted playlist's cover, which that
+    playlist's page shows to whoever has the link (its path holds 64 random bits)."""
+    return or_(~_cover_of_a_playlist(), _cover_of_a_playlist(or_(listed_clause(user_id), Playlist.visibility == UNLISTED)))
 
 
 def find_visible(public_id: str, user: User | None) -> Playlist:
