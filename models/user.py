@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import secrets
 from datetime import datetime
+from functools import lru_cache
 
 from flask_login import UserMixin
 from sqlalchemy import DateTime, Enum, ForeignKey, String
@@ -53,6 +55,18 @@ class User(UserMixin, TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"<User {self.name}>"
+
+
+@lru_cache(maxsize=1)
+def _hash_of_nobody() -> str:
+    # Made like every stored hash (same method and cost), from a password nobody knows.
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def check_password_of_nobody(password: str) -> bool:
+    """Costs what User.check_password costs, for logins naming no account; always False."""
+    check_password_hash(_hash_of_nobody(), password)
+    return False
 
 
 def hash_token(raw: str) -> str:

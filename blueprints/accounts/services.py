@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, or_, select
 
 from domain import NotFound, ValidationFailed
 from extensions import db
-from models.user import ApiToken, LoginSession, Role, User, hash_token
+from models.user import ApiToken, LoginSession, Role, User, check_password_of_nobody, hash_token
 
 TOKEN_PREFIX = "tb_"
 MIN_PASSWORD_LENGTH = 8
@@ -45,12 +45,16 @@ def create_user(name: str, email: str, password: str, *, admin: bool = False) ->
 
 
 def authenticate(login: str, password: str) -> User | None:
-    """By name or email; one answer for a wrong name and a wrong password alike."""
+    """By name or email; one answer for a wrong name and a wrong password alike, in the same time:
+    a name that matches nobody still costs one password hash check."""
     login = (login or "").strip()
     user = db.session.scalar(
         select(User).where(or_(func.lower(User.name) == login.lower(), User.email == login.lower()))
     )
-    if user is None or not user.check_password(password or ""):
+    if user is None:
+        check_password_of_nobody(password or "")
+        return None
+    if not user.check_password(password or ""):
         return None
     return user
 

@@ -5,14 +5,24 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from blueprints.accounts import services
 from blueprints.accounts.forms import EmptyForm, LoginForm, PasswordForm, RegisterForm, TokenForm
+from blueprints.common import rate_limits
 from blueprints.common.auth import safe_next_url
 from blueprints.common.htmx import render_page
 from domain import NotFound, ValidationFailed
+from extensions import limiter
 
 bp = Blueprint("accounts", __name__)
 
 
+def failures_per(key_func, scope: str):
+    """LOGIN_RATE_LIMIT on the failed (422) POSTs of a form, counted per ``key_func``."""
+    return limiter.limit(
+        rate_limits.login_limit, key_func=key_func, methods=["POST"], deduct_when=rate_limits.form_refused, scope=scope
+    )
+
+
 @bp.route("/register", methods=["GET", "POST"])
+@failures_per(rate_limits.client_address, "address")
 def register():
     form = RegisterForm()
     if form.validate_on_submit():
@@ -31,6 +41,8 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@failures_per(rate_limits.client_address, "address")
+@failures_per(rate_limits.login_account, "account")
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     error = None
@@ -66,6 +78,8 @@ def settings():
 
 @bp.post("/settings/password")
 @login_required
+@failures_per(rate_limits.logged_in_account, "account")
+@failures_per(rate_limits.client_address, "address")
 def change_password():
     form = PasswordForm()
     if form.validate():
