@@ -158,7 +158,7 @@ def add_track():
         return render_template("playlists/_added.html", error=error.message), 403
     except DomainError as error:
         message = " ".join(m for messages in (error.errors or {}).values() for m in messages) or error.message
-        return render_template("playlists/_added.html", error=message), 422
+        return render_template("playlists/_added.html", error=message), error.status  # 403/404 stay what they are
     return render_template("playlists/_added.html", playlist=playlist)
 
 
