@@ -22,9 +22,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     check_production_safety(app.config)
-    if app.config["TRUSTED_PROXIES"]:
-        # Behind a reverse proxy the client's address is in X-Forwarded-For: per-address limits need it.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"], x_proto=app.config["TRUSTED_PROXIES"])
     app.json.sort_keys = False  # keep the documented key order of every API body
     # Werkzeug answers 413 before a view reads a body larger than this (multipart included).
     app.config["MAX_CONTENT_LENGTH"] = (int(app.config["MAX_UPLOAD_MB"]) + 1) * 1024 * 1024

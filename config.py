@@ -79,7 +79,6 @@ def load_config(instance_path: str) -> dict:
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600/minute"),
         "AUTH_FAILURE_RATE_LIMIT": os.environ.get("AUTH_FAILURE_RATE_LIMIT", "30/minute"),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10/minute;50/hour"),
-        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),  # reverse proxies in front that set X-Forwarded-For
         "WS_CONNECTIONS_PER_ADDRESS": _int("WS_CONNECTIONS_PER_ADDRESS", 20),
         # Open soundboard pages one web process holds before it closes new ones (code 1013);
         # below gunicorn.conf.py's worker_connections so that pages and APIs still get through.
