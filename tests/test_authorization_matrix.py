@@ -40,9 +40,9 @@ CALLERS = ("anonymous", "user", "other", "admin", "revoked", "expired", "soundbo
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 SOUNDBOARD_TOKEN = "test-soundboard-token"
 
-# A logged-in non-admin (session or bearer token) on the soundboard admin routes answers 401 today;
-# another branch makes it 403. After merging it, set this to 403: one place for every such cell.
-SOUNDBOARD_NON_ADMIN = 401
+# A logged-in non-admin (session or bearer token) on the soundboard admin routes: 403 since main's
+# soundboard compatibility work (it was 401); one place for every such cell.
+SOUNDBOARD_NON_ADMIN = 403
 
 
 def expect(anonymous, user, other, admin, revoked, expired, soundboard_token) -> dict[str, int]:
@@ -265,6 +265,10 @@ ROWS: list[Row] = [
     Row("POST", "/api/admin/milestones/add", lambda w: ("/api/admin/milestones/add", {"json": {"count": 10_000 + _next(w)}}), soundboard_admin(200)),
     Row("PATCH", "/api/admin/milestones/modify", lambda w: ("/api/admin/milestones/modify", {"json": {"id": _milestone(w).id, "count": 50_000 + _next(w)}}), soundboard_admin(200)),
     Row("DELETE", "/api/admin/milestones/delete", lambda w: ("/api/admin/milestones/delete", {"json": {"id": _milestone(w).id}}), soundboard_admin(200)),
+    # The original's admin login: the body's token is the credential, whoever sends it.
+    Row("POST", "/api/login", lambda w: ("/api/login", {"json": {"token": SOUNDBOARD_TOKEN}}), anyone(200)),
+    Row("PATCH", "/api/admin/config/<any(updateinterval, responseinterval, connectionlimit, connections, ratelimit):name>",
+        lambda w: ("/api/admin/config/updateinterval", {"json": {"interval": 1000 + _next(w)}}), soundboard_admin(200)),
     Row("POST", "/api/admin/notification", lambda w: ("/api/admin/notification", {"json": {"text": "hi", "duration": 3}}), soundboard_admin(200)),
     # Public: the same answer for everyone (no sound exists here, so the click names none: 400).
     Row("POST", "/api/soundboard/click", lambda w: ("/api/soundboard/click", {"json": {"type": "click"}}), anyone(400)),

@@ -46,14 +46,14 @@ def test_upgrade_from_empty_matches_models_and_downgrades(empty_database_url, tm
 
 
 def test_playlist_public_ids_are_given_to_existing_rows(empty_database_url, tmp_path):
-    """Migration 0800 on rows made before it: every playlist gets a distinct random id, then the schema matches."""
+    """Migration 0900 on rows made before it: every playlist gets a distinct random id, then the schema matches."""
     from models.playlist import is_public_id
 
     app = create_app(
         {"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), "SQLALCHEMY_DATABASE_URI": empty_database_url, "MEDIA_ROOT": str(tmp_path / "m")}
     )
     with app.app_context():
-        upgrade(revision="0700")
+        upgrade(revision="0800")
         with db.engine.begin() as connection:
             connection.execute(text(
                 "INSERT INTO users (id, name, email, password_hash, role, created_at, updated_at) "
@@ -71,6 +71,6 @@ def test_playlist_public_ids_are_given_to_existing_rows(empty_database_url, tmp_
         check()
         with db.engine.begin() as connection, pytest.raises(Exception):
             connection.execute(text("UPDATE playlist SET public_id = :id WHERE id = 2"), {"id": ids[0]})  # unique
-        downgrade(revision="0700")
+        downgrade(revision="0800")
         assert "public_id" not in {c["name"] for c in inspect(db.engine).get_columns("playlist")}
         db.engine.dispose()

@@ -18,7 +18,7 @@ OLD_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
 def old_sqid(secret: str, playlist_id: int) -> str:
-    """The id this playlist had before migration 0800 (blueprints/playlists/hashids.py of then)."""
+    """The id this playlist had before migration 0900 (blueprints/playlists/hashids.py of then)."""
     keyed = sorted(OLD_ALPHABET, key=lambda ch: hmac.new(secret.encode(), ch.encode(), hashlib.sha256).digest())
     return Sqids(alphabet="".join(keyed), min_length=8).encode([playlist_id])
 

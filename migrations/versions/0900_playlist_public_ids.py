@@ -1,7 +1,7 @@
 """playlists get a random public id: the sqids of their sequential keys could be guessed
 
-Revision ID: 0800
-Revises: 0700
+Revision ID: 0900
+Revises: 0800
 Create Date: 2026-12-03 09:00:00
 
 """
@@ -10,8 +10,8 @@ import secrets
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0800'
-down_revision = '0700'
+revision = '0900'
+down_revision = '0800'
 branch_labels = None
 depends_on = None
 

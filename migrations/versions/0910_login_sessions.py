@@ -2,8 +2,8 @@
 
 Cookies from before this revision named a user id; they no longer log anyone in.
 
-Revision ID: 0810
-Revises: 0800
+Revision ID: 0910
+Revises: 0900
 Create Date: 2026-12-02 06:47:29.007567
 
 """
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0810'
-down_revision = '0800'
+revision = '0910'
+down_revision = '0900'
 branch_labels = None
 depends_on = None
 
