@@ -51,8 +51,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     from blueprints.common.auth import register_auth
+    from blueprints.common.rate_limits import register_rate_limits
 
     register_auth(app)
+    register_rate_limits(app)
 
 
 @event.listens_for(Engine, "connect")

@@ -68,7 +68,6 @@ def load_config(instance_path: str) -> dict:
         "PLAYLIST_TRACK_LIMIT": _int("PLAYLIST_TRACK_LIMIT", 1000),
         "ALLOW_PLAYLIST_MANAGEMENT": _bool(os.environ.get("ALLOW_PLAYLIST_MANAGEMENT"), True),
         "MAX_UPLOAD_MB": _int("MAX_UPLOAD_MB", 50),
-        "HASHIDS_SALT": os.environ.get("HASHIDS_SALT") or None,  # falls back to SECRET_KEY
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "SOUNDBOARD_CHANNEL": os.environ.get("SOUNDBOARD_CHANNEL", "themeboard:soundboard"),
         "API_CACHE_DISABLED": _bool(os.environ.get("API_CACHE_DISABLED"), False),
@@ -76,6 +75,10 @@ def load_config(instance_path: str) -> dict:
         or os.environ.get("REDIS_URL")
         or "memory://",
         "CLICK_RATE_LIMIT": os.environ.get("CLICK_RATE_LIMIT", "20/second"),
+        # Flask-Limiter (blueprints/common/rate_limits.py); "off" disables one of them.
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600/minute"),
+        "AUTH_FAILURE_RATE_LIMIT": os.environ.get("AUTH_FAILURE_RATE_LIMIT", "30/minute"),
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10/minute;50/hour"),
         "WS_CONNECTIONS_PER_ADDRESS": _int("WS_CONNECTIONS_PER_ADDRESS", 20),
         # Open soundboard pages one web process holds before it closes new ones (code 1013);
         # below gunicorn.conf.py's worker_connections so that pages and APIs still get through.

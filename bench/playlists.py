@@ -11,7 +11,6 @@ SETUP = f"""
 from datetime import UTC, datetime
 from sqlalchemy import insert
 from blueprints.accounts.services import create_user
-from blueprints.playlists.hashids import encode_id
 from models.catalogue import Audio
 from models.playlist import Playlist, PlaylistTrack
 now = datetime.now(UTC)
@@ -25,7 +24,7 @@ db.session.execute(insert(PlaylistTrack), [dict(id=i + 1, playlist_id=playlist.i
                                                 previous_id=i if i else None, next_id=i + 2 if i < {TRACKS} - 1 else None,
                                                 created_at=now, updated_at=now) for i in range({TRACKS})])
 db.session.commit()
-print(encode_id(playlist.id))
+print(playlist.public_id)
 """
 
 

@@ -1,6 +1,6 @@
 """Every model, imported so that metadata (and Alembic) sees them all."""
 from models.base import Base, SoftDeleteMixin, TimestampMixin, as_utc, isoformat, utcnow  # noqa: F401
-from models.user import ApiToken, Role, User  # noqa: F401
+from models.user import ApiToken, LoginSession, Role, User  # noqa: F401
 import models.catalogue  # noqa: F401,E402
 import models.playlist  # noqa: F401,E402
 import models.soundboard  # noqa: F401,E402

@@ -1,6 +1,7 @@
 """Playlists: an ordered, doubly linked list of tracks pointing at the catalogue's audio."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, SmallInteger, String, Table, Text
@@ -10,6 +11,18 @@ from models.base import Base, TimestampMixin, utcnow
 
 PUBLIC, PRIVATE, UNLISTED = 0, 1, 2
 VISIBILITIES = {PUBLIC: "Public", PRIVATE: "Private", UNLISTED: "Unlisted"}
+
+PUBLIC_ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+PUBLIC_ID_LENGTH = 16  # 16 characters of 62: 95 random bits
+
+
+def new_public_id() -> str:
+    """Every character drawn from the OS's CSPRNG, so no id says anything about another (or about a count)."""
+    return "".join(secrets.choice(PUBLIC_ID_ALPHABET) for _ in range(PUBLIC_ID_LENGTH))
+
+
+def is_public_id(value: str) -> bool:
+    return len(value) == PUBLIC_ID_LENGTH and all(ch in PUBLIC_ID_ALPHABET for ch in value)
 
 playlist_image = Table(
     "playlist_image",
@@ -24,6 +37,8 @@ class Playlist(TimestampMixin, Base):
     __table_args__ = (Index("ix_playlist_visibility_created_at", "visibility", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The only id a client ever sees: the integer key is sequential and would let anyone count or guess.
+    public_id: Mapped[str] = mapped_column(String(PUBLIC_ID_LENGTH), unique=True, index=True, default=new_public_id)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(192))
     description: Mapped[str | None] = mapped_column(Text)
@@ -63,7 +78,7 @@ class PlaylistActivity(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    playlist_hashid: Mapped[str] = mapped_column(String(32))
+    playlist_hashid: Mapped[str] = mapped_column(String(32))  # the playlist's public_id
     playlist_name: Mapped[str] = mapped_column(String(192))
     event: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

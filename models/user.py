@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import secrets
 from datetime import datetime
+from functools import lru_cache
 
 from flask_login import UserMixin
 from sqlalchemy import DateTime, Enum, ForeignKey, String
@@ -31,6 +33,16 @@ class User(UserMixin, TimestampMixin, Base):
         back_populates="user", cascade="all, delete-orphan", lazy="raise_on_sql"
     )
 
+    # The raw key of the login session this object came through (not a column): see get_id.
+    login_session_key = None
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the cookie: the login session's key, never the user id, so that
+        deleting that session's row on the server ends it (Flask-Login's alternative-token pattern)."""
+        if not self.login_session_key:
+            raise NotImplementedError("Start a login session (accounts.services.start_session) before login_user().")
+        return self.login_session_key
+
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
 
@@ -43,6 +55,18 @@ class User(UserMixin, TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"<User {self.name}>"
+
+
+@lru_cache(maxsize=1)
+def _hash_of_nobody() -> str:
+    # Made like every stored hash (same method and cost), from a password nobody knows.
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def check_password_of_nobody(password: str) -> bool:
+    """Costs what User.check_password costs, for logins naming no account; always False."""
+    check_password_hash(_hash_of_nobody(), password)
+    return False
 
 
 def hash_token(raw: str) -> str:
@@ -68,3 +92,16 @@ class ApiToken(Base):
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or as_utc(self.expires_at) > now
+
+
+class LoginSession(Base):
+    """One logged-in browser. The cookie holds the raw key; only its hash is stored, as for tokens."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    user: Mapped[User] = relationship(lazy="joined")

@@ -172,3 +172,31 @@ def test_csrf_enforced_for_session_not_for_bearer(app_factory):
     assert client.post("/logout").status_code == 400
     # Bearer-token requests skip CSRF.
     assert app.test_client().post("/api/whoami", headers=bearer(raw)).get_json() == {"name": "kai"}
+
+
+def test_a_token_cannot_manage_tokens_password_or_sessions(client, app):
+    """Settings are for the session: a bearer token (even with the owner's cookie riding along) counts for nothing there."""
+    with app.app_context():
+        user = make_user("hikari")
+        raw = make_token(user, "short-lived", expires_in_days=1)
+        victim_id = services.create_token(user, "keep me").token.id
+    for sender in (app.test_client(), client):
+        if sender is client:
+            login(client, "hikari")
+        created = sender.post("/settings/tokens", data={"label": "forever", "expires": ""}, headers=bearer(raw))
+        revoked = sender.post(f"/settings/tokens/{victim_id}/revoke", headers=bearer(raw))
+        changed = sender.post(
+            "/settings/password",
+            data={"current_password": PASSWORD, "new_password": "x" * 12, "confirm": "x" * 12},
+            headers=bearer(raw),
+        )
+        everywhere = sender.post("/settings/logout-everywhere", headers=bearer(raw))
+        for response in (created, revoked, changed, everywhere):
+            assert response.status_code == 302 and "/login" in response.headers["Location"]
+    with app.app_context():
+        labels = db.session.scalars(select(ApiToken.label).where(ApiToken.revoked_at.is_(None)).order_by(ApiToken.id)).all()
+        assert labels == ["short-lived", "keep me"]
+        assert db.session.get(User, user.id).check_password(PASSWORD)
+    # The session alone still manages tokens.
+    assert client.post("/settings/tokens", data={"label": "from the session", "expires": ""}).status_code == 200
+    assert client.get("/api/me", headers=bearer(raw)).get_json()["user"]["name"] == "hikari"

@@ -43,3 +43,34 @@ def test_upgrade_from_empty_matches_models_and_downgrades(empty_database_url, tm
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         db.engine.dispose()
+
+
+def test_playlist_public_ids_are_given_to_existing_rows(empty_database_url, tmp_path):
+    """Migration 0900 on rows made before it: every playlist gets a distinct random id, then the schema matches."""
+    from models.playlist import is_public_id
+
+    app = create_app(
+        {"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), "SQLALCHEMY_DATABASE_URI": empty_database_url, "MEDIA_ROOT": str(tmp_path / "m")}
+    )
+    with app.app_context():
+        upgrade(revision="0800")
+        with db.engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO users (id, name, email, password_hash, role, created_at, updated_at) "
+                "VALUES (1, 'old', 'old@example.com', 'x', 'user', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ))
+            for n in range(1, 26):
+                connection.execute(text(
+                    "INSERT INTO playlist (id, user_id, name, visibility, track_count, lock_version, created_at, updated_at) "
+                    "VALUES (:id, 1, :name, :visibility, 0, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ), {"id": n, "name": f"p{n}", "visibility": n % 3})
+        upgrade()
+        with db.engine.connect() as connection:
+            ids = connection.execute(text("SELECT public_id FROM playlist ORDER BY id")).scalars().all()
+        assert len(ids) == 25 and len(set(ids)) == 25 and all(is_public_id(i) for i in ids)
+        check()
+        with db.engine.begin() as connection, pytest.raises(Exception):
+            connection.execute(text("UPDATE playlist SET public_id = :id WHERE id = 2"), {"id": ids[0]})  # unique
+        downgrade(revision="0800")
+        assert "public_id" not in {c["name"] for c in inspect(db.engine).get_columns("playlist")}
+        db.engine.dispose()

@@ -75,10 +75,12 @@ class Broadcasts:
 
 
 def _log_in(client, app, *, admin: bool) -> None:
+    from blueprints.accounts.services import start_session
+
     with app.app_context():
-        user_id = make_user(admin=admin).id
+        session_key = start_session(make_user(admin=admin))  # the cookie names a server-side session
     with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
+        session["_user_id"] = session_key
         session["_fresh"] = True
 
 

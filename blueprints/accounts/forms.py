@@ -5,7 +5,7 @@ from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from blueprints.accounts.services import MIN_PASSWORD_LENGTH
+from blueprints.accounts.services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 
 class RegisterForm(FlaskForm):
@@ -37,5 +37,20 @@ class TokenForm(FlaskForm):
     )
 
 
+class PasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired(message="Enter your current password.")])
+    new_password = PasswordField(
+        "New password",
+        validators=[
+            DataRequired(message="Enter a new password."),
+            Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH, message=f"The password must be at least {MIN_PASSWORD_LENGTH} characters."),
+        ],
+    )
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired(message="Repeat the new password."), EqualTo("new_password", message="The passwords do not match.")],
+    )
+
+
 class EmptyForm(FlaskForm):
-    """CSRF only: logout, revoke."""
+    """CSRF only: logout, log out everywhere, revoke."""

@@ -5,14 +5,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 
 from domain import NotFound, ValidationFailed
 from extensions import db
-from models.user import ApiToken, Role, User, hash_token
+from models.user import ApiToken, LoginSession, Role, User, check_password_of_nobody, hash_token
 
 TOKEN_PREFIX = "tb_"
 MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 200
 
 
 def create_user(name: str, email: str, password: str, *, admin: bool = False) -> User:
@@ -44,14 +45,66 @@ def create_user(name: str, email: str, password: str, *, admin: bool = False) ->
 
 
 def authenticate(login: str, password: str) -> User | None:
-    """By name or email; one answer for a wrong name and a wrong password alike."""
+    """By name or email; one answer for a wrong name and a wrong password alike, in the same time:
+    a name that matches nobody still costs one password hash check."""
     login = (login or "").strip()
     user = db.session.scalar(
         select(User).where(or_(func.lower(User.name) == login.lower(), User.email == login.lower()))
     )
-    if user is None or not user.check_password(password or ""):
+    if user is None:
+        check_password_of_nobody(password or "")
+        return None
+    if not user.check_password(password or ""):
         return None
     return user
+
+
+def start_session(user: User) -> str:
+    """A new login session for ``user`` (call before login_user); returns the raw key for the cookie."""
+    raw = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(user_id=user.id, key_hash=hash_token(raw)))
+    db.session.commit()
+    user.login_session_key = raw
+    return raw
+
+
+def end_session(session_key: str) -> None:
+    db.session.execute(delete(LoginSession).where(LoginSession.key_hash == hash_token(session_key)))
+    db.session.commit()
+
+
+def _delete_sessions(user: User, keep: str | None):
+    statement = delete(LoginSession).where(LoginSession.user_id == user.id)
+    if keep is not None:
+        statement = statement.where(LoginSession.key_hash != hash_token(keep))
+    return statement
+
+
+def end_sessions(user: User, *, keep: str | None = None) -> int:
+    """Log ``user`` out everywhere (but the session ``keep``, if given); returns how many ended."""
+    ended = db.session.execute(_delete_sessions(user, keep)).rowcount
+    db.session.commit()
+    return ended
+
+
+def count_sessions(user: User) -> int:
+    return db.session.scalar(select(func.count()).select_from(LoginSession).where(LoginSession.user_id == user.id))
+
+
+def change_password(user: User, current: str, new: str, *, keep_session: str | None) -> None:
+    """Check the current password, set the new one and end every other session of the account."""
+    errors: dict[str, list[str]] = {}
+    if not user.check_password(current or ""):
+        errors["current_password"] = ["The current password is not correct."]
+    if len(new or "") < MIN_PASSWORD_LENGTH:
+        errors["new_password"] = [f"The password must be at least {MIN_PASSWORD_LENGTH} characters."]
+    elif len(new) > MAX_PASSWORD_LENGTH:
+        errors["new_password"] = [f"The password must not be greater than {MAX_PASSWORD_LENGTH} characters."]
+    if errors:
+        raise ValidationFailed(errors)
+    user.set_password(new)
+    db.session.execute(_delete_sessions(user, keep_session))
+    db.session.commit()
 
 
 def find_user(name: str) -> User:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from blueprints.catalogue import services
 from blueprints.catalogue.services import RESOURCES, CatalogueResource
@@ -34,7 +35,7 @@ def index(resource_name: str):
     trashed = request.args.get("trashed") == "1"
     search = request.args.get("q", "").strip()[:100]
     page = max(1, request.args.get("page", 1, type=int) or 1)
-    pagination = services.admin_list(resource, trashed=trashed, search=search, page=page)
+    pagination = services.admin_list(resource, trashed=trashed, search=search, page=page, viewer_id=current_user.id)
     return render_template(
         "catalogue/admin_index.html", resource=resource, pagination=pagination, trashed=trashed, search=search, resources=RESOURCES
     )
@@ -67,7 +68,7 @@ def create(resource_name: str):
 @admin_page_required
 def edit(resource_name: str, key: str):
     resource = _resource(resource_name)
-    instance = services.find(resource, key, trashed="with")
+    instance = services.find(resource, key, trashed="with", viewer_id=current_user.id)
     errors: dict = {}
     values = {spec.name: getattr(instance, spec.name) for spec in resource.fields}
     if request.method == "POST":
@@ -86,7 +87,7 @@ def edit(resource_name: str, key: str):
 @admin_page_required
 def delete(resource_name: str, key: str):
     resource = _resource(resource_name)
-    instance = services.find(resource, key)
+    instance = services.find(resource, key, viewer_id=current_user.id)
     services.soft_delete(instance)
     flash(f"{resource.label} “{key}” moved to the trash.", "success")
     return redirect(url_for(f"catalogue_admin.admin_{resource.name}"), code=303)
@@ -96,7 +97,7 @@ def delete(resource_name: str, key: str):
 @admin_page_required
 def restore(resource_name: str, key: str):
     resource = _resource(resource_name)
-    services.restore(services.find(resource, key, trashed="only"))
+    services.restore(services.find(resource, key, trashed="only", viewer_id=current_user.id))
     flash(f"{resource.label} “{key}” restored.", "success")
     return redirect(url_for(f"catalogue_admin.admin_{resource.name}", trashed=1), code=303)
 
@@ -105,6 +106,6 @@ def restore(resource_name: str, key: str):
 @admin_page_required
 def force_delete(resource_name: str, key: str):
     resource = _resource(resource_name)
-    services.force_delete(resource, services.find(resource, key, trashed="with"))
+    services.force_delete(resource, services.find(resource, key, trashed="with", viewer_id=current_user.id))
     flash(f"{resource.label} “{key}” deleted for good.", "success")
     return redirect(url_for(f"catalogue_admin.admin_{resource.name}", trashed=1), code=303)

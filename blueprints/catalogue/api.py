@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
+from flask_login import current_user
 
 from blueprints.catalogue import schemas, services
 from blueprints.catalogue.services import CatalogueResource
@@ -68,25 +69,25 @@ def make_routes(name: str, resource: CatalogueResource, query_schema: ResourceSc
 
     @api_admin_required
     def update(key):
-        instance = services.find(resource, key)
+        instance = services.find(resource, key, viewer_id=current_user.id)
         services.update(resource, instance, json_object())
         return one(resource, query_schema, instance)
 
     @api_admin_required
     def destroy(key):
-        instance = services.find(resource, key)
+        instance = services.find(resource, key, viewer_id=current_user.id)
         services.soft_delete(instance)
         return one(resource, query_schema, instance)
 
     @api_admin_required
     def restore(key):
-        instance = services.find(resource, key, trashed="only")
+        instance = services.find(resource, key, trashed="only", viewer_id=current_user.id)
         services.restore(instance)
         return one(resource, query_schema, instance)
 
     @api_admin_required
     def force_delete(key):
-        instance = services.find(resource, key, trashed="with")
+        instance = services.find(resource, key, trashed="with", viewer_id=current_user.id)
         label = resource.key_of(instance)
         services.force_delete(resource, instance)
         return jsonify({"message": f"{resource.label} '{label}' was deleted."})

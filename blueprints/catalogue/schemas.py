@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import url_for
 
+from blueprints.catalogue.services import images_listed_for
 from blueprints.common.query import Attribute, Relation, ResourceSchema
 from models.catalogue import (
     ANIME_SEASONS,
@@ -116,6 +117,7 @@ IMAGE = ResourceSchema(
     default_fields=_defaults(_image_attributes),
     sorts=("image_id", "path", "facet", "created_at", "updated_at"),
     filters=("image_id", "path", "facet", "created_at", "updated_at", "deleted_at"),
+    visible=lambda ctx: images_listed_for(ctx.user_id),
 )
 
 _anime_attributes = [

@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping
 
 from blinker import Namespace
 from PIL import Image as PILImage
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.exc import IntegrityError
 
 from concurrency import run_off_loop
@@ -39,6 +39,26 @@ from models.catalogue import (
 audio_leaving = Namespace().signal("audio-leaving")
 
 SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+@dataclass
+class ImageVisibility:
+    """Which images a caller (a user id, or None) may see. Playlist covers are images too, and the
+    playlists feature sets these so that covers of private and unlisted playlists stay their owner's."""
+
+    listed: Callable[[int | None], ColumnElement] | None = None  # lists, shows, includes, pages, writes
+    reachable: Callable[[int | None], ColumnElement] | None = None  # the file (and its thumbnails)
+
+
+IMAGE_VISIBILITY = ImageVisibility()
+
+
+def images_listed_for(user_id: int | None) -> ColumnElement:
+    return IMAGE_VISIBILITY.listed(user_id) if IMAGE_VISIBILITY.listed else true()
+
+
+def images_reachable_for(user_id: int | None) -> ColumnElement:
+    return IMAGE_VISIBILITY.reachable(user_id) if IMAGE_VISIBILITY.reachable else true()
 
 
 @dataclass(frozen=True)
@@ -214,7 +234,7 @@ def _check(spec: WritableField, value: Any) -> tuple[str | None, Any]:
 # ---------------------------------------------------------------------------------------------
 
 
-def find(resource: CatalogueResource, key: str, *, trashed: str = "without"):
+def find(resource: CatalogueResource, key: str, *, trashed: str = "without", viewer_id: int | None = None):
     column = resource.key_column
     if resource.key == "id":
         if not str(key).isdigit():
@@ -225,6 +245,8 @@ def find(resource: CatalogueResource, key: str, *, trashed: str = "without"):
         statement = statement.where(resource.model.deleted_at.is_(None))
     elif trashed == "only":
         statement = statement.where(resource.model.deleted_at.is_not(None))
+    if resource is IMAGE:
+        statement = statement.where(images_listed_for(viewer_id))
     instance = db.session.scalar(statement)
     if instance is None:
         raise NotFound(f"No query results for model [{resource.label}] {key}")
@@ -395,19 +417,19 @@ def audio_detail(basename: str) -> Audio:
     return audio
 
 
-def browse_images(facet: str = "", page: int = 1, per_page: int = 24):
-    statement = select(Image).where(Image.deleted_at.is_(None))
+def browse_images(facet: str = "", page: int = 1, per_page: int = 24, *, viewer_id: int | None = None):
+    statement = select(Image).where(Image.deleted_at.is_(None), images_listed_for(viewer_id))
     if facet in IMAGE_FACETS:
         statement = statement.where(Image.facet == facet)
     return db.paginate(statement.order_by(Image.id.desc()), page=page, per_page=per_page, error_out=False)
 
 
-def image_detail(image_id: int) -> Image:
+def image_detail(image_id: int, *, viewer_id: int | None = None) -> Image:
     from sqlalchemy.orm import selectinload
 
     image = db.session.scalar(
         select(Image)
-        .where(Image.id == image_id, Image.deleted_at.is_(None))
+        .where(Image.id == image_id, Image.deleted_at.is_(None), images_listed_for(viewer_id))
         .options(selectinload(Image.anime), selectinload(Image.artists), selectinload(Image.studios))
     )
     if image is None:
@@ -415,11 +437,13 @@ def image_detail(image_id: int) -> Image:
     return image
 
 
-def admin_list(resource: CatalogueResource, *, trashed: bool, search: str = "", page: int = 1):
+def admin_list(resource: CatalogueResource, *, trashed: bool, search: str = "", page: int = 1, viewer_id: int | None = None):
     from blueprints.common.query import search_clause
 
     model = resource.model
     statement = select(model).where(model.deleted_at.is_not(None) if trashed else model.deleted_at.is_(None))
+    if resource is IMAGE:
+        statement = statement.where(images_listed_for(viewer_id))
     searchable = [getattr(model, name) for name in ("basename", "name", "slug", "path") if hasattr(model, name)]
     if search and searchable:
         statement = statement.where(search_clause(searchable, search))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
+from flask_login import current_user
 from sqlalchemy import select
 
 from blueprints.catalogue import services
@@ -32,7 +33,9 @@ def stream_video(filename: str):
 
 @bp.get("/stream/image/<path:path>")
 def stream_image(path: str):
-    image = db.session.scalar(select(Image).where(Image.path == path, Image.deleted_at.is_(None)))
+    image = db.session.scalar(
+        select(Image).where(Image.path == path, Image.deleted_at.is_(None), services.images_reachable_for(_viewer_id()))
+    )
     if image is None:
         raise NotFound("Image not found.")
     width = request.args.get("w", type=int)
@@ -85,7 +88,7 @@ def audio_detail(basename: str):
 def image_index():
     facet = request.args.get("facet", "")
     page = max(1, request.args.get("page", 1, type=int) or 1)
-    pagination = services.browse_images(facet, page)
+    pagination = services.browse_images(facet, page, viewer_id=_viewer_id())
     return render_page(
         "catalogue/image_index.html", "catalogue/_image_grid.html", pagination=pagination, facet=facet, facets=IMAGE_FACETS
     )
@@ -93,4 +96,8 @@ def image_index():
 
 @bp.get("/images/<int:image_id>")
 def image_detail(image_id: int):
-    return render_template("catalogue/image_detail.html", image=services.image_detail(image_id))
+    return render_template("catalogue/image_detail.html", image=services.image_detail(image_id, viewer_id=_viewer_id()))
+
+
+def _viewer_id() -> int | None:
+    return current_user.id if current_user.is_authenticated else None

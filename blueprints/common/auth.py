@@ -1,8 +1,12 @@
-"""Who is calling: bearer tokens for APIs, the Flask-Login session for pages, and CSRF.
+"""Who is calling: bearer tokens for APIs, server-side login sessions for pages, and CSRF.
 
 A request carrying ``Authorization: Bearer ...`` is authenticated by that token alone (never by a
-cookie that happens to ride along), and skips CSRF: a cross-site page cannot set that header.
+cookie that happens to ride along), and skips CSRF: a cross-site page cannot set that header. On a
+page (any path outside the API families) the token authenticates nobody.
 Every other unsafe request that a session could authenticate is CSRF-checked.
+
+The session cookie names a ``LoginSession`` row, not a user: logging out, "log out everywhere" and a
+password change delete rows, and a cookie whose row is gone is anonymous.
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from sqlalchemy import select, update
 
 from domain import Forbidden, Unauthenticated
 from extensions import csrf, db, login_manager
-from models.user import ApiToken, User, hash_token
+from models.user import ApiToken, LoginSession, User, hash_token
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Writing last_used_at on every request would turn each API read into a write.
@@ -25,10 +29,14 @@ LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
+def load_user(session_key: str) -> User | None:
+    """The cookie names a login session; it counts only while its row exists (logout deletes it)."""
+    login_session = db.session.scalar(select(LoginSession).where(LoginSession.key_hash == hash_token(session_key)))
+    if login_session is None:
         return None
-    return db.session.get(User, int(user_id))
+    user = login_session.user
+    user.login_session_key = session_key
+    return user
 
 
 def bearer_token_from_header() -> str | None:
@@ -57,7 +65,11 @@ def authenticate_bearer() -> None:
     g.auth_via_token = raw is not None
     if raw is None:
         return
-    user = user_for_token(raw)
+    from blueprints.common.errors import is_api_request
+
+    # Tokens are for the APIs only: on a page (Settings above all) a token counts for nothing, so it
+    # can never mint another token, change the password or end sessions.
+    user = user_for_token(raw) if is_api_request() else None
     # Flask-Login reads g._login_user; setting it makes the token win over any session cookie.
     g._login_user = user if user is not None else AnonymousUserMixin()
 

@@ -21,7 +21,10 @@ Example (a new resource is a schema, not a parser)::
 
 Another module may add relations to a registered schema (``schema("image").add_relation(...)``);
 a relation's ``visible(ctx)`` hook returns an extra WHERE clause per caller, so that, for example,
-only public playlists and the caller's own appear in ``include=playlists``. ``base_filter``
+only public playlists and the caller's own appear in ``include=playlists``. A schema's own
+``visible(ctx)`` hook narrows every list, show and include of that resource (images that only
+private playlists use), except through a relation whose parent already grants it
+(``parent_grants_visibility``: a playlist one may open shows its own cover). ``base_filter``
 narrows a list before any parameter applies (only public playlists, one playlist's tracks).
 """
 from __future__ import annotations
@@ -34,7 +37,7 @@ from urllib.parse import quote
 
 from flask import request
 from flask_login import current_user
-from sqlalchemy import ColumnElement, Table, func, not_, or_, select
+from sqlalchemy import ColumnElement, Table, and_, func, not_, or_, select
 
 from domain import NotFound, ValidationFailed
 from extensions import db
@@ -95,6 +98,7 @@ class Relation:
     pivot: tuple[ColumnElement, ColumnElement] | None = None
     visible: Callable[[QueryContext], ColumnElement | None] | None = None
     order_by: Callable[[], list[ColumnElement]] | None = None
+    parent_grants_visibility: bool = False  # skip the target schema's own visible hook
 
     @property
     def many(self) -> bool:
@@ -114,6 +118,10 @@ class ResourceSchema:
     soft_deletes: bool = True
     default_order: Callable[[], list[ColumnElement]] | None = None
     relations: dict[str, Relation] = field(default_factory=dict)
+    visible: Callable[[QueryContext], ColumnElement | None] | None = None  # per caller, on every read
+
+    def visible_clause(self, ctx: QueryContext) -> ColumnElement | None:
+        return self.visible(ctx) if self.visible is not None else None
 
     def __post_init__(self) -> None:
         self.by_name = {attribute.name: attribute for attribute in self.attributes}
@@ -425,10 +433,10 @@ def _load_includes(
         hidden = _trashed_clause(target, "without")
         if hidden is not None:
             statement = statement.where(hidden)
-        if relation.visible is not None:
-            clause = relation.visible(ctx)
-            if clause is not None:
-                statement = statement.where(clause)
+        clauses = [relation.visible(ctx) if relation.visible is not None else None]
+        if not relation.parent_grants_visibility:
+            clauses.append(target.visible_clause(ctx))
+        statement = statement.where(*(clause for clause in clauses if clause is not None))
         order = relation.order_by() if relation.order_by else (target.default_order() if target.default_order else [target.id_column])
         statement = statement.order_by(*order)
         child_rows = [row._mapping for row in db.session.execute(statement)] if (parent_of or wanted_ids) else []
@@ -468,6 +476,9 @@ def list_resources(
     """The whole list response body: ``{plural: [...], "links": {...}, "meta": {...}}``."""
     parsed = parse_query(resource, args)
     ctx = ctx or QueryContext.current()
+    visible = resource.visible_clause(ctx)
+    if visible is not None:
+        base_filter = visible if base_filter is None else and_(base_filter, visible)
     rows, has_more = fetch_page(resource, parsed, base_filter=base_filter, default_order=default_order)
     names = _selected_names(resource, parsed)
     bodies = [serialize_row(resource, row, names) for row in rows]
@@ -553,6 +564,9 @@ def show_resource(
     trashed = _trashed_clause(resource, parsed.trashed)
     if trashed is not None:
         clauses.append(trashed)
+    visible = resource.visible_clause(ctx)
+    if visible is not None:
+        clauses.append(visible)
     row = db.session.execute(select(*_columns_for(resource, names, relations)).where(*clauses)).first()
     if row is None:
         raise NotFound(not_found or f"No query results for model [{resource.singular.title()}]")

@@ -1,10 +1,7 @@
 """Playlists and their tracks for the shared query layer, plus `include=playlists` on images."""
 from __future__ import annotations
 
-from flask import url_for
-
 from blueprints.common.query import Attribute, QueryContext, Relation, ResourceSchema, schema
-from blueprints.playlists.hashids import encode_id
 from blueprints.playlists.services import listed_clause
 from models.playlist import Playlist, PlaylistTrack, playlist_image
 from models.user import User
@@ -15,7 +12,7 @@ PLAYLIST = ResourceSchema(
     plural="playlists",
     table=Playlist.__table__,
     attributes=[
-        Attribute("id", compute=lambda row: encode_id(row["id"])),
+        Attribute("id", Playlist.public_id),
         Attribute("name", Playlist.name),
         Attribute("description", Playlist.description),
         Attribute("visibility", Playlist.visibility, "int"),
@@ -67,7 +64,10 @@ def _listed(ctx: QueryContext):
 
 
 PLAYLIST.add_relation(Relation("tracks", "track", remote_key=PlaylistTrack.playlist_id, order_by=lambda: [PlaylistTrack.position.asc()]))
-PLAYLIST.add_relation(Relation("images", "image", pivot=(playlist_image.c.playlist_id, playlist_image.c.image_id)))
+# A playlist one may open shows its own cover, even where the image list would hide it (unlisted).
+PLAYLIST.add_relation(
+    Relation("images", "image", pivot=(playlist_image.c.playlist_id, playlist_image.c.image_id), parent_grants_visibility=True)
+)
 PLAYLIST.add_relation(Relation("user", "user", local_key=Playlist.user_id))
 TRACK.add_relation(Relation("audio", "audio", local_key=PlaylistTrack.audio_id))
 TRACK.add_relation(Relation("video", "video", local_key=PlaylistTrack.video_id))
@@ -76,6 +76,3 @@ schema("image").add_relation(
     Relation("playlists", "playlist", pivot=(playlist_image.c.image_id, playlist_image.c.playlist_id), visible=_listed)
 )
 
-
-def share_url(hashid: str) -> str:
-    return url_for("playlists.show", hashid=hashid, _external=True)

@@ -10,16 +10,15 @@ import json
 from typing import Any, Mapping
 
 from flask import current_app
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 
 from blueprints.playlists import events
-from blueprints.playlists.hashids import decode_id, encode_id
 from domain import DomainError, Forbidden, NotFound, ValidationFailed
 from extensions import db
 from media.storage import get_storage
 from models.base import isoformat, utcnow
 from models.catalogue import Audio, Image, Video
-from models.playlist import PRIVATE, PUBLIC, UNLISTED, VISIBILITIES, Playlist, PlaylistTrack, playlist_image
+from models.playlist import PRIVATE, PUBLIC, UNLISTED, VISIBILITIES, Playlist, PlaylistTrack, is_public_id, playlist_image
 from models.user import User
 
 PLAYLIST_NOT_FOUND = "No query results for model [Playlist]"
@@ -40,7 +39,7 @@ class LimitExceeded(DomainError):
 
 def playlist_json(playlist: Playlist) -> dict[str, Any]:
     return {
-        "id": encode_id(playlist.id),
+        "id": playlist.public_id,
         "name": playlist.name,
         "description": playlist.description,
         "visibility": playlist.visibility,
@@ -68,18 +67,42 @@ def listed_clause(user_id: int | None):
     return or_(Playlist.visibility == PUBLIC, Playlist.user_id == user_id) if user_id is not None else Playlist.visibility == PUBLIC
 
 
-def find_visible(hashid: str, user: User | None) -> Playlist:
-    playlist_id = decode_id(hashid)
+def _cover_of_a_playlist(*conditions) -> ColumnElement:
+    """EXISTS: the outer query's image is the cover of a playlist meeting ``conditions``."""
+    return (
+        select(playlist_image.c.image_id)
+        .join(Playlist, Playlist.id == playlist_image.c.playlist_id)
+        .where(playlist_image.c.image_id == Image.id, *conditions)
+        .correlate_except(playlist_image, Playlist)
+        .exists()
+    )
+
+
+def image_listed_clause(user_id: int | None) -> ColumnElement:
+    """Who may find an image (lists, shows, includes, the gallery): covers of private or unlisted
+    playlists only their owner; every other image anyone."""
+    return or_(~_cover_of_a_playlist(), _cover_of_a_playlist(listed_clause(user_id)))
+
+
+def image_reachable_clause(user_id: int | None) -> ColumnElement:
+    """Who may fetch an image's file: also anyone for an unlisted playlist's cover, which that
+    playlist's page shows to whoever has the link (its path holds 64 random bits)."""
+    return or_(~_cover_of_a_playlist(), _cover_of_a_playlist(or_(listed_clause(user_id), Playlist.visibility == UNLISTED)))
+
+
+def find_visible(public_id: str, user: User | None) -> Playlist:
     user_id = user.id if user is not None and user.is_authenticated else None
-    playlist = db.session.scalar(select(Playlist).where(Playlist.id == playlist_id, visible_clause(user_id))) if playlist_id else None
+    playlist = None
+    if is_public_id(public_id):
+        playlist = db.session.scalar(select(Playlist).where(Playlist.public_id == public_id, visible_clause(user_id)))
     if playlist is None:
         raise NotFound(PLAYLIST_NOT_FOUND)
     return playlist
 
 
-def find_owned(hashid: str, user: User) -> Playlist:
+def find_owned(public_id: str, user: User) -> Playlist:
     """Checks in the spec's order: exists and visible (404), owner (403), feature switch (403)."""
-    playlist = find_visible(hashid, user)
+    playlist = find_visible(public_id, user)
     if playlist.user_id != user.id:
         raise Forbidden()
     require_management_enabled()

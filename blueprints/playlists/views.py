@@ -7,7 +7,6 @@ from flask_login import current_user, login_required
 from blueprints.catalogue import services as catalogue
 from blueprints.common.htmx import render_page
 from blueprints.playlists import services
-from blueprints.playlists.hashids import encode_id
 from blueprints.playlists.services import LimitExceeded
 from domain import DomainError, ValidationFailed
 from models.playlist import VISIBILITIES
@@ -23,7 +22,7 @@ VISIBILITY_HELP = {
 
 @bp.app_template_global("playlist_hashid")
 def playlist_hashid(playlist) -> str:
-    return encode_id(playlist.id)
+    return playlist.public_id
 
 
 @bp.app_template_global("my_playlists")
@@ -80,7 +79,7 @@ def create():
         flash(error.message, "error")
         return redirect(url_for("playlists.mine"), code=303)
     flash(f"Playlist “{playlist.name}” created.", "success")
-    return redirect(url_for("playlists.show", hashid=encode_id(playlist.id)), code=303)
+    return redirect(url_for("playlists.show", hashid=playlist.public_id), code=303)
 
 
 @bp.get("/<hashid>")
@@ -159,7 +158,7 @@ def add_track():
         return render_template("playlists/_added.html", error=error.message), 403
     except DomainError as error:
         message = " ".join(m for messages in (error.errors or {}).values() for m in messages) or error.message
-        return render_template("playlists/_added.html", error=message), 422
+        return render_template("playlists/_added.html", error=message), error.status  # 403/404 stay what they are
     return render_template("playlists/_added.html", playlist=playlist)
 
 
@@ -194,4 +193,4 @@ def import_json():
         flash(" ".join(m for messages in (error.errors or {}).values() for m in messages) or error.message, "error")
         return redirect(url_for("playlists.mine"), code=303)
     flash(f"Imported “{playlist.name}”." + (f" {skipped} track(s) no longer exist and were skipped." if skipped else ""), "success")
-    return redirect(url_for("playlists.show", hashid=encode_id(playlist.id)), code=303)
+    return redirect(url_for("playlists.show", hashid=playlist.public_id), code=303)

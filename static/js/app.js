@@ -9,6 +9,7 @@
         { code: "204", swap: false },
         { code: "[23]..", swap: true },
         { code: "422", swap: true },
+        { code: "429", swap: true },  // the rate-limit page says how long to wait
         { code: "[45]..", swap: false, error: true },
       ];
       htmx.config.historyCacheSize = 10;
