@@ -4,7 +4,7 @@
    time, up to 12,000, while ``GET /api/counter``'s p99 (4 connections, 2 s after each step)
    stays within 100 ms and no page is refused or dropped. Reported: the pages held (target
    10,000), the server's memory per open page (its processes' RSS growth over the pages; target
-   at most 50 KB), and, after each step, how many open pages showed one click within 2 s.
+   at most 50 KB), and, after each step, how many open pages showed one click within 5 s.
 2. Clicks seen: with 2,000 pages open, 16 WebSocket clients click for 5 s as fast as they are
    answered. Reported: the share of pages that showed the final counter within 1 s of the last
    acknowledged click (target 99%), and acknowledged clicks the counter lacks afterwards
@@ -47,7 +47,7 @@ PROBE_CONNECTIONS = 4
 PROBE_SECONDS = 2.0
 PROBE_TIMEOUT = 5.0  # a stalled server answers the probe late; this long, and it is an error
 KB_PER_PAGE_TARGET = 50.0
-NUDGE_WAIT = 2.0  # pages are "updated" when they show a click within this long
+NUDGE_WAIT = 5.0  # pages are alive when they show a click within this long (a liveness check, not a latency)
 OPEN_DEADLINE = 30.0  # for one step's pages to open
 CLICK_PAGES = 2_000
 CLICKERS = 16
@@ -339,6 +339,7 @@ def clicks_seen(ctx, target: Target) -> Clicks:
         result.shown_share = shown / CLICK_PAGES
         result.client_cpu = stats["cpu"] - at_start["cpu"] + run["cpu"]
         result.client_wall = time.monotonic() - started
+        pages_busy = (stats["cpu"] - at_start["cpu"]) / result.client_wall
         messages = (stats["messages"] - at_start["messages"]) / max(1, opened["open"])
         print(
             f"    {opened['open']} pages open ({stats['closed_by_server']} closed by the server since); {run['sent']} clicks sent, "
@@ -348,6 +349,8 @@ def clicks_seen(ctx, target: Target) -> Clicks:
             f"clickers {run['cpu']:.1f} s",
             flush=True,
         )
+        if pages_busy > 0.8:
+            print(f"    (the pages client was busy {pages_busy:.0%} of a core: pages shown late may be the client's doing)", flush=True)
     return result
 
 
@@ -407,8 +410,11 @@ def megumin_love(ctx) -> Iterator[Target]:
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_up(f"{base}/api/counter", process)
-        with urllib.request.urlopen(f"{base}/api/sounds", timeout=5) as response:
-            sounds = json.loads(response.read())
+        sounds, deadline = [], time.monotonic() + 10
+        while not sounds and time.monotonic() < deadline:  # it answers before its sounds are loaded
+            with urllib.request.urlopen(f"{base}/api/sounds", timeout=5) as response:
+                sounds = json.loads(response.read())
+            time.sleep(0 if sounds else 0.2)
         if not sounds:
             raise RuntimeError("megumin.love has no sounds to click")
         yield Target("megumin.love", base, "/", lambda: [process.pid], sound=sounds[0]["filename"])

@@ -14,8 +14,8 @@ protocol megumin.love and Themeboard share, so the same code measures both serve
 
 A page reads everything it receives and remembers the highest counter it was shown and when
 (``time.monotonic()``, one clock for every process on the machine, so a page process and a
-clicker process can be compared). aiohttp's WebSocket frame reader is compiled, so an idle or
-slowly updated page costs the client little CPU; the client's own CPU time is in every answer.
+clicker process can be compared). aiohttp's WebSocket frame reader is compiled and the event
+loop is uvloop's, so a message costs the client little CPU; its CPU time is in every answer.
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from collections import Counter
 
 import aiohttp
 import orjson
+import uvloop
 
 HANDSHAKES_AT_ONCE = 100  # in flight while opening pages; more only queue in the server's accept backlog
 HANDSHAKE_TIMEOUT = 20.0
@@ -321,4 +322,6 @@ async def serve() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(serve())
+    # uvloop: a message to 8,000 pages cost this process 0.26-0.39 s of CPU against 0.63-0.64 s
+    # on asyncio's own loop, CPU the server on the same 2 cores then has.
+    uvloop.run(serve())
