@@ -25,7 +25,6 @@ import os
 import queue
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -38,7 +37,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from bench import catalogue, soundboard
-from bench.harness import PYTHON, ROOT, wait_until_up
+from bench.harness import PYTHON, ROOT, free_port, wait_until_up
 
 STEP = 1_000
 MAX_PAGES = 12_000
@@ -394,7 +393,7 @@ def megumin_love_unavailable() -> str | None:
     """Why megumin.love cannot run beside Themeboard here; None when it can."""
     folder = os.environ.get("MEGUMIN_LOVE_DIR")
     if not folder:
-        return "MEGUMIN_LOVE_DIR is not set (a megumin.love work tree with `npm install` done and src/config.json)"
+        return "MEGUMIN_LOVE_DIR is not set (a megumin.love work tree where `npm install` has run)"
     if not shutil.which("node"):
         return "node is not on PATH"
     src = Path(folder) / "src"
@@ -402,18 +401,19 @@ def megumin_love_unavailable() -> str | None:
         return f"{src / 'server.js'} does not exist"
     if not (Path(folder) / "node_modules" / "sqlite3").is_dir():
         return f"no node_modules in {folder}: run `npm install` there"
-    if not (src / "config.json").is_file():
-        return f"{src / 'config.json'} does not exist: copy src/config.sample.json there and set its port"
+    if not (src / "config.json").is_file() and not (src / "config.sample.json").is_file():
+        return f"neither {src / 'config.json'} nor config.sample.json exists"
     return None
 
 
 @contextmanager
 def megumin_love(ctx) -> Iterator[Target]:
     src = Path(os.environ["MEGUMIN_LOVE_DIR"]) / "src"
-    port = int(json.loads((src / "config.json").read_text())["port"])
-    with socket.socket() as probe:
-        if probe.connect_ex(("127.0.0.1", port)) == 0:
-            raise RuntimeError(f"port {port} (src/config.json) is already in use")
+    # Its port is read from src/config.json only; this machine is shared, so a free one is set there.
+    config_file = src / "config.json" if (src / "config.json").is_file() else src / "config.sample.json"
+    config = json.loads(config_file.read_text())
+    port = config["port"] = free_port()
+    (src / "config.json").write_text(json.dumps(config, indent="\t"))
     log = open(ctx.tmpdir / "megumin-love.log", "w")
     process = subprocess.Popen(["node", "server.js"], cwd=src, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
