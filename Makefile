@@ -32,8 +32,17 @@ run: seed
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# `make bench` runs every benchmark; `make bench live catalogue` only those named (bench/<name>.py).
+ifeq (bench,$(firstword $(MAKECMDGOALS)))
+BENCH_NAMES := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
+# The names are arguments, not targets of their own: make has nothing to do for them.
+.PHONY: $(BENCH_NAMES)
+$(BENCH_NAMES):
+	@:
+endif
+
 bench: install
-	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench $(BENCH_NAMES) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

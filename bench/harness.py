@@ -53,12 +53,16 @@ class Report:
     unit: str
     ratio: float | None = None
     target: float | None = None
+    at_most: bool = False  # the target is a ceiling (memory, lost clicks), not a floor
 
     @property
     def verdict(self) -> str:
-        if self.target is None or self.ratio is None:
+        """The ratio against the target; a figure without a ratio (a count) is checked as it is."""
+        checked = self.ratio if self.ratio is not None else self.value
+        if self.target is None:
             return ""
-        return "PASS" if self.ratio >= self.target else "FAIL"
+        passed = checked <= self.target if self.at_most else checked >= self.target
+        return "PASS" if passed else "FAIL"
 
 
 def free_port() -> int:
@@ -96,7 +100,7 @@ class Server:
 
 def _client_worker(args) -> tuple[int, int, list[float]]:
     """One load process: ``threads`` keep-alive connections hammering the URLs until the deadline."""
-    urls, method, body, headers, threads, start_at, seconds = args
+    urls, method, body, headers, threads, start_at, seconds, timeout = args
     parsed = [urllib.parse.urlsplit(url) for url in urls]
     done, errors, latencies = [0], [0], []
     lock = threading.Lock()
@@ -116,7 +120,7 @@ def _client_worker(args) -> tuple[int, int, list[float]]:
             index += 1
             try:
                 if connection is None:
-                    connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+                    connection = http.client.HTTPConnection(target.hostname, target.port, timeout=timeout)
                 path = target.path + (f"?{target.query}" if target.query else "")
                 connection.request(method, path, body=body, headers=headers)
                 response = connection.getresponse()
@@ -156,13 +160,16 @@ def measure(
     connections: int = 16,
     seconds: float = 5.0,
     processes: int = 2,
+    timeout: float = 30.0,
 ) -> Result:
-    """Keep-alive HTTP load from separate processes (so the client's GIL is not the server's limit)."""
+    """Keep-alive HTTP load from separate processes (so the client's GIL is not the server's limit).
+
+    A request that takes longer than ``timeout`` seconds is an error, and its latency is counted."""
     urls = [urls] if isinstance(urls, str) else list(urls)
     processes = max(1, min(processes, connections))
     share = [connections // processes + (1 if i < connections % processes else 0) for i in range(processes)]
     start_at = time.time() + 0.5
-    jobs = [(urls, method, body, headers or {}, n, start_at, seconds) for n in share]
+    jobs = [(urls, method, body, headers or {}, n, start_at, seconds, timeout) for n in share]
     with multiprocessing.get_context("fork").Pool(processes) as pool:
         results = pool.map(_client_worker, jobs)
     total = sum(r[0] for r in results)
@@ -254,12 +261,17 @@ class BenchContext:
     def measure(self, urls, **kwargs) -> Result:
         return measure(urls, **kwargs)
 
-    def report(self, name: str, value: float, unit: str, *, ratio_of: float | None = None, target: float | None = None) -> Report:
+    def report(
+        self, name: str, value: float, unit: str, *, ratio_of: float | None = None, target: float | None = None, at_most: bool = False
+    ) -> Report:
+        """``target`` is checked on the ratio (or, without ``ratio_of``, on the value): at least it, or
+        with ``at_most`` at most it."""
         ratio = round(value / ratio_of, 3) if ratio_of else None
-        entry = Report(name, round(value, 2), unit, ratio, target)
+        entry = Report(name, round(value, 2), unit, ratio, target, at_most)
         self.reports.append(entry)
         ratio_text = f"  = {ratio:.2f}x" if ratio is not None else ""
-        target_text = f"  (target >= {target}x: {entry.verdict})" if target is not None else ""
+        sign, times = ("<=" if at_most else ">="), ("x" if ratio is not None else f" {unit}")
+        target_text = f"  (target {sign} {target}{times}: {entry.verdict})" if target is not None else ""
         print(f"  {name:<58} {entry.value:>10} {unit}{ratio_text}{target_text}", flush=True)
         return entry
 
