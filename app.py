@@ -21,6 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     check_production_safety(app.config)
+    register_request_guards(app)
     app.json.sort_keys = False  # keep the documented key order of every API body
     # Werkzeug answers 413 before a view reads a body larger than this (multipart included).
     app.config["MAX_CONTENT_LENGTH"] = (int(app.config["MAX_UPLOAD_MB"]) + 1) * 1024 * 1024
@@ -34,6 +35,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_commands(app)
     register_template_helpers(app)
     return app
+
+
+def register_request_guards(app: Flask) -> None:
+    # First: its before_request hook runs before any other, its URL converter before any route.
+    from blueprints.common.input_guard import register_input_guard
+
+    register_input_guard(app)
 
 
 def register_extensions(app: Flask) -> None:

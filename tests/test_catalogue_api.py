@@ -138,7 +138,11 @@ def test_sort_filter_fields(client, app):
     assert len(client.get("/api/audio?filter[basename-notlike]=Theme-01%").get_json()["audios"]) == 9
     assert len(client.get("/api/audio?filter[created_at-lte]=2999-01-01").get_json()["audios"]) == 12
     assert len(client.get("/api/audio?sort=random").get_json()["audios"]) == 12
-    assert len(client.get("/api/audio?filter[unknown]=x&whatever=1").get_json()["audios"]) == 12  # extras ignored
+    assert len(client.get("/api/audio?whatever=1").get_json()["audios"]) == 12  # parameters outside the query language are ignored
+    for invalid in ("filter[unknown]=x", "filter[size-zz]=1", "filter[basename-gt]=a", "sort=,,,", "sort=size,", "include=,", "page[bogus]=1"):
+        response = client.get(f"/api/audio?{invalid}")
+        assert response.status_code == 422, invalid
+        assert set(response.get_json()) == {"message", "errors"}
     with_deleted = client.get("/api/audio?fields[audio]=basename,deleted_at&page[size]=1").get_json()["audios"][0]
     assert with_deleted == {"basename": "Theme-001", "deleted_at": None}
 
