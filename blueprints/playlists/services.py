@@ -123,11 +123,8 @@ def validate_playlist(data: Any, *, partial: bool) -> dict[str, Any]:
         visibility = data.get("visibility")
         if visibility is None:
             errors["visibility"] = ["The visibility field is required"]
-        elif isinstance(visibility, bool) or visibility not in VISIBILITIES:
-            if isinstance(visibility, str) and visibility.isdigit() and int(visibility) in VISIBILITIES:
-                clean["visibility"] = int(visibility)
-            else:
-                errors["visibility"] = ["The selected visibility is invalid"]
+        elif isinstance(visibility, bool) or not isinstance(visibility, int) or visibility not in VISIBILITIES:
+            errors["visibility"] = ["The selected visibility is invalid"]  # an integer, as the spec says: "0" is not
         else:
             clean["visibility"] = visibility
     if errors:
