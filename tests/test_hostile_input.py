@@ -242,3 +242,41 @@ def test_database_down_answers_503_with_retry_after(tmp_path, url):
     assert client.get("/healthz").get_json()["status"] == "unavailable"
     click = client.post("/api/soundboard/click", json={"type": "click"})
     assert_caller_format(click, "/api/soundboard/click", {503})
+
+
+# --- audio that is also a ZIP ------------------------------------------------------------------
+
+
+def _append_zip(data: bytes) -> bytes:
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("hidden.txt", "payload " * 100)
+    polyglot = data + buffer.getvalue()
+    assert zipfile.is_zipfile(io.BytesIO(polyglot))
+    return polyglot
+
+
+def test_every_upload_path_refuses_audio_with_a_zip_appended(client, tokens, audio_file):
+    mp3 = _append_zip(audio_file("mp3").read_bytes())
+    sound = client.post(
+        "/admin/sounds/upload",
+        data={"file": (io.BytesIO(mp3), "zip.mp3"), "filename": "zipped"},
+        content_type="multipart/form-data",
+        headers=SOUNDBOARD_TOKEN,
+    )
+    assert sound.status_code == 400
+    assert sound.get_json() == {"code": 400, "name": "Invalid file", "message": "An mp3 file must be provided."}
+
+    flac = _append_zip(audio_file("flac").read_bytes())
+    catalogue = client.post("/api/audio", data={"file": (io.BytesIO(flac), "zip.flac")}, content_type="multipart/form-data", headers=tokens["admin"])
+    assert catalogue.status_code == 422 and re.search("after the end|followed by other data", catalogue.get_json()["message"])
+
+    collection = client.post("/v1/collection", json={"title": "c"}, headers=tokens["user"]).get_json()["collection_id"]
+    created = client.post("/v1/track", json={"collection_id": collection, "file_name": "zip.ogg"}, headers=tokens["user"]).get_json()
+    upload_url = created["track_upload"]["upload_url"].replace("http://localhost", "")
+    refused = client.put(upload_url, data=_append_zip(audio_file("ogg").read_bytes()), content_type="application/octet-stream")
+    assert refused.status_code == 400 and "after the end of its audio stream" in refused.get_json()["message"]
+    track = client.get(f"/v1/track/{created['track_id']}", headers=tokens["user"]).get_json()["track"]
+    assert track["status"] == "error" and "after the end" in track["error"]
