@@ -32,6 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    register_security_headers(app)
     register_commands(app)
     register_template_helpers(app)
     return app
@@ -77,6 +78,12 @@ def register_errorhandlers(app: Flask) -> None:
     from blueprints.common.errors import register_error_handlers
 
     register_error_handlers(app)
+
+
+def register_security_headers(app: Flask) -> None:
+    from blueprints.common.security_headers import register_security_headers as register
+
+    register(app)
 
 
 def register_commands(app: Flask) -> None:

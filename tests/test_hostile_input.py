@@ -67,6 +67,16 @@ def test_huge_integers_in_urls(client, url):
     assert_caller_format(client.get(url), url.split("?")[0])
 
 
+def test_huge_page_number_on_an_admin_page(app, client):
+    from tests.factories import login, make_user
+
+    with app.app_context():
+        make_user("pagesadmin", admin=True)
+    login(client, "pagesadmin")
+    assert_caller_format(client.get(f"/admin/catalogue/audio?page={HUGE}"), "/admin/catalogue/audio", {404})
+    assert client.get("/admin/catalogue/audio?page=2").status_code == 200
+
+
 def test_huge_integers_in_tracks_v1_paging(client, tokens):
     for url in (f"/v1/collection?offset={HUGE}", f"/v1/creator?limit={HUGE}", f"/v1/collection?offset={2**40}"):
         response = client.get(url, headers=tokens["user"])

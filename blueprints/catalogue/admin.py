@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from blueprints.catalogue import services
 from blueprints.catalogue.services import RESOURCES, CatalogueResource
 from blueprints.common.auth import admin_page_required
+from blueprints.common.query import page_argument
 from domain import NotFound, ValidationFailed
 
 admin = Blueprint("catalogue_admin", __name__, url_prefix="/admin/catalogue")
@@ -33,7 +34,7 @@ def index(resource_name: str):
     resource = _resource(resource_name)
     trashed = request.args.get("trashed") == "1"
     search = request.args.get("q", "").strip()[:100]
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_argument(request.args)
     pagination = services.admin_list(resource, trashed=trashed, search=search, page=page)
     return render_template(
         "catalogue/admin_index.html", resource=resource, pagination=pagination, trashed=trashed, search=search, resources=RESOURCES

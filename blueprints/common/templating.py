@@ -29,6 +29,13 @@ ADMIN_LINKS = (
 )
 
 
+def needs_full_load(endpoint: str) -> bool:
+    """Pages whose inline code only runs when loaded whole, not swapped in by hx-boost."""
+    from blueprints.common.security_headers import INLINE_CODE_ENDPOINTS
+
+    return endpoint in INLINE_CODE_ENDPOINTS
+
+
 def endpoint_exists(endpoint: str) -> bool:
     return endpoint in current_app.view_functions
 
@@ -41,13 +48,13 @@ def navigation() -> list[dict]:
         if admin_only and not (current_user.is_authenticated and current_user.is_admin):
             continue
         url = url_for(endpoint)
-        items.append({"label": label, "url": url, "active": request.path.startswith(url) and url != "/"})
+        items.append({"label": label, "url": url, "active": request.path.startswith(url) and url != "/", "full_load": needs_full_load(endpoint)})
     return items
 
 
 def admin_links() -> list[dict]:
     return [
-        {"label": label, "url": url_for(endpoint), "description": description}
+        {"label": label, "url": url_for(endpoint), "description": description, "full_load": needs_full_load(endpoint)}
         for label, endpoint, description in ADMIN_LINKS
         if endpoint_exists(endpoint)
     ]

@@ -5,6 +5,8 @@ import time
 
 import pytest
 
+from tests.e2e.conftest import wait_until
+
 pytestmark = pytest.mark.e2e
 
 
@@ -15,22 +17,22 @@ def test_click_in_one_page_moves_the_counter_in_the_other(live_server, browser):
     try:
         for page in (first, second):
             page.goto(f"{live_server.url}/soundboard")
-            page.wait_for_function("document.documentElement.dataset.sbSocket === 'open'")
+            wait_until(page, "document.documentElement.dataset.sbSocket === 'open'")
         assert second.inner_text("#sb-counter") == "0"
         first.click("#sb-big-button")
         started = time.monotonic()
-        second.wait_for_function("document.getElementById('sb-counter').textContent === '1'", timeout=1000)
+        wait_until(second, "document.getElementById('sb-counter').textContent === '1'", timeout=1000)
         assert time.monotonic() - started < 1.0
         for _ in range(4):
             first.keyboard.press("Space")
-        second.wait_for_function("document.getElementById('sb-counter').textContent === '5'", timeout=2000)
+        wait_until(second, "document.getElementById('sb-counter').textContent === '5'", timeout=2000)
         # The board: a clip's own count moves on the other page too.
         first.goto(f"{live_server.url}/soundboard/board")
         second.goto(f"{live_server.url}/soundboard/board")
         for page in (first, second):
-            page.wait_for_function("document.documentElement.dataset.sbSocket === 'open'")
+            wait_until(page, "document.documentElement.dataset.sbSocket === 'open'")
         first.click("#sound-explosion [data-board-click]")
-        second.wait_for_function("document.querySelector('#sound-explosion [data-count]').textContent === '1'", timeout=1000)
+        wait_until(second, "document.querySelector('#sound-explosion [data-count]').textContent === '1'", timeout=1000)
         # Search as you type hides the rest.
         second.fill("#sb-search", "fanf")
         assert second.locator(".sb-item:not([hidden])").count() == 1
