@@ -219,6 +219,11 @@ def test_create_update_validation(client, admin, bebop):
     bad_types = client.put("/api/audio/CowboyBebop-OP1", json={"size": "big", "mimetype": 3}, headers=admin)
     assert bad_types.status_code == 422
     assert bad_types.get_json()["errors"] == {"size": ["The size field must be an integer."], "mimetype": ["The mimetype field must be a string."]}
+    # JSON types, as documented: a number in a string or a boolean in a string is not one.
+    as_text = client.put("/api/audio/CowboyBebop-OP1", json={"size": "42"}, headers=admin)
+    assert as_text.get_json()["errors"] == {"size": ["The size field must be an integer."]}
+    as_text = client.post("/api/video", json={"basename": "v", "filename": "v.webm", "path": "/v", "size": 1, "mimetype": "video/webm", "nc": "true"}, headers=admin)
+    assert as_text.get_json()["errors"] == {"nc": ["The nc field must be true or false."]}
     not_json = client.put("/api/audio/CowboyBebop-OP1", data="nope", headers={**admin, "Content-Type": "application/json"})
     assert not_json.status_code == 422
     updated = client.put("/api/audio/CowboyBebop-OP1", json={"size": 42}, headers=admin)

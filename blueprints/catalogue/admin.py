@@ -19,13 +19,17 @@ def _resource(name: str) -> CatalogueResource:
 
 
 def _form_data(resource: CatalogueResource) -> dict:
-    """Form posts carry strings; unchecked boxes are absent, so booleans default to False."""
-    data = {}
+    """Form posts carry strings; the service takes the API's JSON types, so numbers are read here.
+    Unchecked boxes are absent, so booleans default to False."""
+    data: dict = {}
     for spec in resource.fields:
         if spec.kind == "bool":
             data[spec.name] = spec.name in request.form
         elif spec.name in request.form:
-            data[spec.name] = request.form[spec.name]
+            value = request.form[spec.name].strip()
+            if spec.kind in ("int", "fk") and value.lstrip("-").isdecimal() and len(value) <= 19:
+                value = int(value)
+            data[spec.name] = value
     return data
 
 

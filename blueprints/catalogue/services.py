@@ -179,10 +179,7 @@ def validate(resource: CatalogueResource, data: Mapping[str, Any], *, partial: b
 def _check(spec: WritableField, value: Any) -> tuple[str | None, Any]:
     if spec.kind in ("int", "fk"):
         if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-                value = int(value)
-            else:
-                return f"The {spec.name} field must be an integer.", None
+            return f"The {spec.name} field must be an integer.", None  # JSON types only: "5" is text
         if spec.minimum is not None and value < spec.minimum:
             return f"The {spec.name} field must be at least {spec.minimum}.", None
         if spec.kind == "fk" and db.session.get(spec.fk_model, value) is None:
@@ -191,8 +188,6 @@ def _check(spec: WritableField, value: Any) -> tuple[str | None, Any]:
     if spec.kind == "bool":
         if isinstance(value, bool):
             return None, value
-        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "on", "off"):
-            return None, value.lower() in ("true", "1", "on")
         return f"The {spec.name} field must be true or false.", None
     if not isinstance(value, str):
         return f"The {spec.name} field must be a string.", None
