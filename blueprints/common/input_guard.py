@@ -22,6 +22,7 @@ from typing import Any, Iterable
 
 from flask import Flask, Request, request
 from flask import json as flask_json
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from domain import ValidationFailed
@@ -146,10 +147,16 @@ def reject_unstorable_text() -> None:
 
 
 class BoundedIntegerConverter(IntegerConverter):
-    """``<int:...>`` that matches only what an id column can hold."""
+    """``<int:...>``: a number beyond what an id column holds names nothing, so it is a 404.
 
-    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = ID_MAX, signed: bool = False):  # noqa: A002
-        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+    Raised here rather than refused as a non-match: werkzeug then answers 405 for the methods of
+    a neighbouring rule, and 404 or 405 depending on the method."""
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > ID_MAX:
+            raise NotFound()
+        return number
 
 
 def register_input_guard(app: Flask) -> None:
