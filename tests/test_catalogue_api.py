@@ -219,6 +219,9 @@ def test_create_update_validation(client, admin, bebop):
     bad_types = client.put("/api/audio/CowboyBebop-OP1", json={"size": "big", "mimetype": 3}, headers=admin)
     assert bad_types.status_code == 422
     assert bad_types.get_json()["errors"] == {"size": ["The size field must be an integer."], "mimetype": ["The mimetype field must be a string."]}
+    # A write answers with the row it wrote, whatever filter[trashed] the caller sent along.
+    created = client.post("/api/artist?filter[trashed]=only", json={"name": "Kalafina", "slug": "kalafina"}, headers=admin)
+    assert created.status_code == 201 and created.get_json()["artist"]["slug"] == "kalafina"
     # JSON types, as documented: a number in a string or a boolean in a string is not one.
     as_text = client.put("/api/audio/CowboyBebop-OP1", json={"size": "42"}, headers=admin)
     assert as_text.get_json()["errors"] == {"size": ["The size field must be an integer."]}

@@ -211,7 +211,7 @@ def _check(spec: WritableField, value: Any) -> tuple[str | None, Any]:
 def find(resource: CatalogueResource, key: str, *, trashed: str = "without"):
     column = resource.key_column
     if resource.key == "id":
-        if not str(key).isdigit():
+        if not str(key).isdecimal() or len(str(key)) > 10:  # ids are 32-bit; "²" is a digit int() refuses
             raise NotFound(f"No query results for model [{resource.label}] {key}")
         key = int(key)
     statement = select(resource.model).where(column == key)

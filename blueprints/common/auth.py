@@ -26,7 +26,7 @@ LAST_USED_PRECISION = timedelta(minutes=1)
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
+    if not user_id.isdecimal():
         return None
     return db.session.get(User, int(user_id))
 

@@ -208,7 +208,7 @@ def _lock(playlist_id: int) -> Playlist:
 
 def _track_in(playlist_id: int, track_id: Any, field: str) -> PlaylistTrack:
     if isinstance(track_id, bool) or not isinstance(track_id, int):
-        if isinstance(track_id, str) and track_id.isdigit():
+        if isinstance(track_id, str) and track_id.isdecimal() and len(track_id) <= 10:  # "²" is a digit int() refuses
             track_id = int(track_id)
         else:
             raise ValidationFailed({field: [f"The {field} field must be an integer"]})
