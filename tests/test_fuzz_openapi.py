@@ -62,7 +62,8 @@ def test_fuzz_the_api_from_its_openapi_document(fuzz_target, caller, tmp_path):
     ]
     if tokens[caller]:
         command += ["--header", f"Authorization: {tokens[caller]['Authorization']}"]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    # In tmp_path: schemathesis keeps a cache of failures in its working directory.
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     summary = run.stdout[-6000:]
     assert run.returncode == 0, summary
     assert "generated" in summary, summary

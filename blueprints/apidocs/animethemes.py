@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 from blueprints.apidocs.openapi import (
-    PUBLIC,
     SIGNED_IN,
     add,
     error_responses,
@@ -354,6 +353,7 @@ PLAYLIST_WRITE = {
 HASHID = path("hashid", {"type": "string", "minLength": 1, "maxLength": 64}, "The playlist's hashid.")
 TRACK_ID = path("track_id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1})
 TRACK_PLACE = {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 2**31 - 1}, {"type": "null"}]}
+STATUS_403_PLAYLIST = "Not the owner, playlist management switched off, or the playlist limit reached ({\"error\": ...})."
 
 
 def playlist_paths(paths: dict) -> None:
@@ -436,9 +436,6 @@ def playlist_paths(paths: dict) -> None:
     ))
 
 
-STATUS_403_PLAYLIST = "Not the owner, playlist management switched off, or the playlist limit reached ({\"error\": ...})."
-
-
 # --- examples (from the spec documents, in this server's exact shapes) ------------------------
 
 _AUDIO = {
@@ -503,5 +500,3 @@ def animethemes_part() -> tuple[dict, dict]:
     playlist_paths(paths)
     return paths, {**shared_schemas(), **resource_schemas()}
 
-
-__all__ = ["animethemes_part", "PUBLIC"]
