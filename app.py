@@ -22,6 +22,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     check_production_safety(app.config)
+    register_request_guards(app)
     app.json.sort_keys = False  # keep the documented key order of every API body
     # Werkzeug answers 413 before a view reads a body larger than this (multipart included).
     app.config["MAX_CONTENT_LENGTH"] = (int(app.config["MAX_UPLOAD_MB"]) + 1) * 1024 * 1024
@@ -33,6 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    register_security_headers(app)
     register_commands(app)
     register_template_helpers(app)
     return app
@@ -43,6 +45,13 @@ def trust_proxies(app: Flask) -> None:
     hops = int(app.config.get("TRUSTED_PROXIES") or 0)
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def register_request_guards(app: Flask) -> None:
+    # First: its before_request hook runs before any other, its URL converter before any route.
+    from blueprints.common.input_guard import register_input_guard
+
+    register_input_guard(app)
 
 
 def register_extensions(app: Flask) -> None:
@@ -70,9 +79,9 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from blueprints import accounts, catalogue, main, playlists, soundboard, tracks
+    from blueprints import accounts, apidocs, catalogue, main, playlists, soundboard, tracks
 
-    for feature in (main, accounts, catalogue, playlists, tracks, soundboard):
+    for feature in (main, accounts, catalogue, playlists, tracks, soundboard, apidocs):
         feature.register(app)
 
 
@@ -80,6 +89,12 @@ def register_errorhandlers(app: Flask) -> None:
     from blueprints.common.errors import register_error_handlers
 
     register_error_handlers(app)
+
+
+def register_security_headers(app: Flask) -> None:
+    from blueprints.common.security_headers import register_security_headers as register
+
+    register(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -26,7 +26,6 @@ import queue
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.request

@@ -23,7 +23,10 @@ CHUNK_SIZE = 1024 * 1024
 
 
 class StorageKeyError(ValueError):
-    """A key that would escape the media root."""
+    """A key that would escape the media root, or that no file system could name."""
+
+
+NAME_MAX = 255  # bytes in one path component on Linux file systems
 
 
 class LocalStorage:
@@ -32,8 +35,10 @@ class LocalStorage:
 
     def path(self, key: str) -> Path:
         clean = PurePosixPath(key)
-        if clean.is_absolute() or ".." in clean.parts or not clean.parts:
+        if clean.is_absolute() or ".." in clean.parts or not clean.parts or "\x00" in key:
             raise StorageKeyError(f"invalid storage key: {key!r}")
+        if any(len(part.encode("utf-8", "surrogatepass")) > NAME_MAX for part in clean.parts):
+            raise StorageKeyError("a storage key component is longer than a file name can be")
         return self.root.joinpath(*clean.parts)
 
     def exists(self, key: str) -> bool:
@@ -56,10 +61,13 @@ class LocalStorage:
         os.replace(partial, target)
 
     def delete(self, key: str) -> None:
+        """Remove the file if there is one; a key naming a directory or nothing is left alone."""
         try:
-            self.path(key).unlink(missing_ok=True)
+            target = self.path(key)
         except StorageKeyError:
-            pass
+            return
+        if target.is_file():
+            target.unlink(missing_ok=True)
 
     def staging_dir(self) -> Path:
         staging = self.root / ".staging"

@@ -18,7 +18,6 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select
 
 from blueprints.accounts import services as accounts
 from blueprints.catalogue import services as catalogue
@@ -33,7 +32,6 @@ from models.catalogue import Audio
 from models.playlist import PRIVATE, PUBLIC, UNLISTED, Playlist
 from models.soundboard import Milestone
 from models.user import ApiToken, User
-from tests.conftest import make_app
 from tests.factories import PASSWORD, bearer, login, make_token, make_user
 
 CALLERS = ("anonymous", "user", "other", "admin", "revoked", "expired", "soundboard")

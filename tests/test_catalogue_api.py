@@ -138,7 +138,11 @@ def test_sort_filter_fields(client, app):
     assert len(client.get("/api/audio?filter[basename-notlike]=Theme-01%").get_json()["audios"]) == 9
     assert len(client.get("/api/audio?filter[created_at-lte]=2999-01-01").get_json()["audios"]) == 12
     assert len(client.get("/api/audio?sort=random").get_json()["audios"]) == 12
-    assert len(client.get("/api/audio?filter[unknown]=x&whatever=1").get_json()["audios"]) == 12  # extras ignored
+    assert len(client.get("/api/audio?whatever=1").get_json()["audios"]) == 12  # parameters outside the query language are ignored
+    for invalid in ("filter[unknown]=x", "filter[size-zz]=1", "filter[basename-gt]=a", "sort=,,,", "sort=size,", "include=,", "page[bogus]=1"):
+        response = client.get(f"/api/audio?{invalid}")
+        assert response.status_code == 422, invalid
+        assert set(response.get_json()) == {"message", "errors"}
     with_deleted = client.get("/api/audio?fields[audio]=basename,deleted_at&page[size]=1").get_json()["audios"][0]
     assert with_deleted == {"basename": "Theme-001", "deleted_at": None}
 
@@ -215,6 +219,14 @@ def test_create_update_validation(client, admin, bebop):
     bad_types = client.put("/api/audio/CowboyBebop-OP1", json={"size": "big", "mimetype": 3}, headers=admin)
     assert bad_types.status_code == 422
     assert bad_types.get_json()["errors"] == {"size": ["The size field must be an integer."], "mimetype": ["The mimetype field must be a string."]}
+    # A write answers with the row it wrote, whatever filter[trashed] the caller sent along.
+    created = client.post("/api/artist?filter[trashed]=only", json={"name": "Kalafina", "slug": "kalafina"}, headers=admin)
+    assert created.status_code == 201 and created.get_json()["artist"]["slug"] == "kalafina"
+    # JSON types, as documented: a number in a string or a boolean in a string is not one.
+    as_text = client.put("/api/audio/CowboyBebop-OP1", json={"size": "42"}, headers=admin)
+    assert as_text.get_json()["errors"] == {"size": ["The size field must be an integer."]}
+    as_text = client.post("/api/video", json={"basename": "v", "filename": "v.webm", "path": "/v", "size": 1, "mimetype": "video/webm", "nc": "true"}, headers=admin)
+    assert as_text.get_json()["errors"] == {"nc": ["The nc field must be true or false."]}
     not_json = client.put("/api/audio/CowboyBebop-OP1", data="nope", headers={**admin, "Content-Type": "application/json"})
     assert not_json.status_code == 422
     updated = client.put("/api/audio/CowboyBebop-OP1", json={"size": 42}, headers=admin)

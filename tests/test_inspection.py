@@ -142,3 +142,85 @@ def test_extracts_embedded_cover_art(audio_file):
     flac.save()
     assert inspect_audio(flac_path).cover == _png("blue")
     assert inspect_audio(audio_file("ogg")).cover is None
+
+
+# --- nothing after the audio stream ------------------------------------------------------------
+
+
+def _zip_bytes() -> bytes:
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("payload/readme.txt", "not audio " * 200)
+        archive.writestr("payload/run.sh", "#!/bin/sh\necho hello\n")
+    return buffer.getvalue()
+
+
+def _with_zip(path):
+    import zipfile
+
+    path.write_bytes(path.read_bytes() + _zip_bytes())
+    with zipfile.ZipFile(path) as archive:  # the file really is both: a reader finds the archive
+        assert archive.namelist() == ["payload/readme.txt", "payload/run.sh"]
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "ogg", "opus", "flac"])
+def test_rejects_audio_with_a_zip_appended(audio_file, fmt):
+    path = audio_file(fmt, seconds=2.0)
+    assert inspect_audio(path).duration == pytest.approx(2.0, abs=0.1)
+    with pytest.raises(InvalidAudio, match="after the end|followed by other data"):
+        inspect_audio(_with_zip(path))
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "ogg", "opus", "flac"])
+def test_rejects_a_few_stray_bytes_after_the_audio(audio_file, fmt):
+    path = audio_file(fmt, seconds=1.0)
+    path.write_bytes(path.read_bytes() + b"PK\x05\x06" + bytes(18))  # an empty ZIP's end record alone
+    with pytest.raises(InvalidAudio):
+        inspect_audio(path)
+
+
+def test_accepts_id3v1_and_ape_tags_after_mp3_audio(audio_file):
+    from mutagen.apev2 import APEv2
+    from mutagen.id3 import TIT2
+
+    path = audio_file("mp3", seconds=1.0)
+    tags = ID3()
+    tags.add(TIT2(encoding=3, text="Title"))
+    tags.save(path, v1=2)  # ID3v2 in front, ID3v1 (128 bytes, "TAG") at the end
+    assert path.read_bytes()[-128:].startswith(b"TAG")
+    assert inspect_audio(path).format == "mp3"
+    ape = APEv2()
+    ape["Artist"] = "Someone"
+    ape.save(path)  # mutagen writes APEv2 before the ID3v1 tag
+    assert b"APETAGEX" in path.read_bytes()[-400:]
+    assert inspect_audio(path).format == "mp3"
+    # Tags do not cover for data between them and the audio.
+    data = path.read_bytes()
+    ape_start = data.index(b"APETAGEX", len(data) - 400)  # the APE header, before its items and footer
+    path.write_bytes(data[:ape_start] + _zip_bytes() + data[ape_start:])
+    with pytest.raises(InvalidAudio, match="after the end"):
+        inspect_audio(path)
+
+
+def test_accepts_an_id3v1_tag_after_flac_audio(audio_file):
+    path = audio_file("flac", seconds=1.0)
+    path.write_bytes(path.read_bytes() + b"TAG" + bytes(125))
+    assert inspect_audio(path).format == "flac"
+    path.write_bytes(path.read_bytes()[:-128] + _zip_bytes() + b"TAG" + bytes(125))
+    with pytest.raises(InvalidAudio):
+        inspect_audio(path)
+
+
+def test_rejects_data_between_the_id3_tag_and_the_mp3_frames(audio_file):
+    path = audio_file("mp3", seconds=1.0)
+    tags = ID3()
+    tags.save(path, padding=lambda info: 64)
+    data = path.read_bytes()
+    assert inspect_audio(path).format == "mp3"  # zero padding after the tag is normal
+    start = data.index(b"\xff\xfb")
+    path.write_bytes(data[:start] + b"junk" + data[start:])
+    with pytest.raises(InvalidAudio):
+        inspect_audio(path)

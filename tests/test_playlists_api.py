@@ -112,6 +112,10 @@ def test_error_bodies_and_check_order(app, client, owner, stranger):
     assert too_long.status_code == 422 and "192" in too_long.get_json()["errors"]["name"][0]
     bad_visibility = client.patch(url, json={"visibility": 3}, headers=owner[1])
     assert bad_visibility.get_json()["errors"] == {"visibility": ["The selected visibility is invalid"]}
+    # The spec says an integer: a string, a float or a boolean is not one.
+    for wrong in ("0", "1", 0.0, True, None, [0]):
+        response = client.post("/api/playlist", json={**SPEC_CREATE, "visibility": wrong}, headers=owner[1])
+        assert response.status_code == 422 and "visibility" in response.get_json()["errors"], wrong
     assert client.post("/api/playlist", data="x", headers=owner[1]).status_code == 422
 
 

@@ -57,6 +57,21 @@ def test_keys_cannot_escape_the_media_root(tmp_path):
     assert not storage.exists("../x")
 
 
+def test_keys_no_file_system_can_name_are_refused_and_deleting_them_is_harmless(tmp_path):
+    storage = LocalStorage(tmp_path)
+    too_long = "images/" + "0" * 300
+    with pytest.raises(StorageKeyError):
+        storage.path(too_long)
+    assert not storage.exists(too_long)
+    storage.delete(too_long)  # was OSError: File name too long
+    (tmp_path / "images" / "cover").mkdir(parents=True)
+    storage.delete("images/cover")  # a directory, not a file: left alone
+    assert (tmp_path / "images" / "cover").is_dir()
+    storage.put_bytes(b"x", "images/cover/a.png")
+    storage.delete("images/cover/a.png")
+    assert not storage.exists("images/cover/a.png")
+
+
 def test_serve_media_ranges_and_conditional_requests(app, client):
     media = Blueprint("media_probe", __name__)
 

@@ -7,6 +7,7 @@ from flask_login import current_user
 from blueprints.catalogue import services
 from blueprints.catalogue.services import RESOURCES, CatalogueResource
 from blueprints.common.auth import admin_page_required
+from blueprints.common.query import page_argument
 from domain import NotFound, ValidationFailed
 
 admin = Blueprint("catalogue_admin", __name__, url_prefix="/admin/catalogue")
@@ -19,13 +20,17 @@ def _resource(name: str) -> CatalogueResource:
 
 
 def _form_data(resource: CatalogueResource) -> dict:
-    """Form posts carry strings; unchecked boxes are absent, so booleans default to False."""
-    data = {}
+    """Form posts carry strings; the service takes the API's JSON types, so numbers are read here.
+    Unchecked boxes are absent, so booleans default to False."""
+    data: dict = {}
     for spec in resource.fields:
         if spec.kind == "bool":
             data[spec.name] = spec.name in request.form
         elif spec.name in request.form:
-            data[spec.name] = request.form[spec.name]
+            value = request.form[spec.name].strip()
+            if spec.kind in ("int", "fk") and value.lstrip("-").isdecimal() and len(value) <= 19:
+                value = int(value)
+            data[spec.name] = value
     return data
 
 
@@ -34,7 +39,7 @@ def index(resource_name: str):
     resource = _resource(resource_name)
     trashed = request.args.get("trashed") == "1"
     search = request.args.get("q", "").strip()[:100]
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_argument(request.args)
     pagination = services.admin_list(resource, trashed=trashed, search=search, page=page, viewer_id=current_user.id)
     return render_template(
         "catalogue/admin_index.html", resource=resource, pagination=pagination, trashed=trashed, search=search, resources=RESOURCES

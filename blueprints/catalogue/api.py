@@ -34,7 +34,7 @@ def json_object() -> dict:
 def one(resource: CatalogueResource, query_schema: ResourceSchema, instance, status: int = 200):
     """Serialise through the query layer so writes answer exactly like reads (include, fields)."""
     args = request.args.to_dict()
-    args.setdefault("filter[trashed]", "with")
+    args["filter[trashed]"] = "with"  # the row just written, trashed or not, whatever the caller filters
     body = show_resource(query_schema, query_schema.id_column == instance.id, args)
     return jsonify(body), status
 

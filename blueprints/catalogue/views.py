@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from blueprints.catalogue import services
 from blueprints.common.htmx import render_page
+from blueprints.common.query import page_argument
 from domain import NotFound
 from extensions import db
 from media.streaming import serve_media
@@ -56,7 +57,7 @@ def audio_index():
     search = request.args.get("q", "").strip()[:100]
     sort = request.args.get("sort", "basename")
     fmt = request.args.get("format", "")
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_argument(request.args)
     pagination = services.browse_audio(search, sort, fmt, page)
     return render_page(
         "catalogue/audio_index.html",
@@ -87,7 +88,7 @@ def audio_detail(basename: str):
 @bp.get("/images")
 def image_index():
     facet = request.args.get("facet", "")
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_argument(request.args)
     pagination = services.browse_images(facet, page, viewer_id=_viewer_id())
     return render_page(
         "catalogue/image_index.html", "catalogue/_image_grid.html", pagination=pagination, facet=facet, facets=IMAGE_FACETS

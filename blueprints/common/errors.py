@@ -2,6 +2,8 @@
 
 The family is chosen by path prefix (longest match wins), so routing 404s and 405s, which
 blueprint handlers never see, are answered in the right format too. Pages get an HTML page.
+A database that cannot be reached answers 503 with Retry-After; a value the database refuses
+to store (out of range, NUL in text) answers as invalid input, never 500.
 """
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ from functools import lru_cache
 from typing import Callable
 
 from flask import Flask, Response, g, jsonify, render_template, request
+from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from domain import DomainError
@@ -64,6 +68,7 @@ SOUNDBOARD_ERROR_NAMES = {
     413: "File too large",
     429: "Too many requests",
     500: "Serverside error",
+    503: "Service unavailable",
 }
 
 
@@ -101,6 +106,7 @@ DEFAULT_MESSAGES = {
     413: "Payload Too Large",
     429: "Too Many Attempts.",
     500: "Server Error",
+    503: "Service Unavailable",
 }
 SOUNDBOARD_MESSAGES = {
     500: "An unexpected error occurred.",
@@ -109,6 +115,13 @@ SOUNDBOARD_MESSAGES = {
     429: "Too many clicks from this address; slow down.",
 }
 TRACKS_MESSAGES = {500: "Internal server error", 404: "Not found", 401: "Unauthorized"}
+# Operational endpoints (health check) answer JSON like their success bodies.
+SERVICE_PATHS = ("/healthz", "/ping")
+DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly."
+RETRY_AFTER_SECONDS = 5
+# SQLite reports both a busy or unreadable database and a programming error (no such table) as
+# OperationalError; only these messages mean "try again later".
+SQLITE_UNAVAILABLE = ("database is locked", "unable to open database", "disk i/o error", "database or disk is full")
 
 
 @lru_cache(maxsize=1024)  # asked on every request (after_request too), of a handful of paths
@@ -143,9 +156,12 @@ def default_message(family: ApiFamily, status: int, fallback: str) -> str:
 def error_response(status: int, message: str | None = None, errors: dict | None = None) -> Response:
     """Answer an error in the format of whatever the current request hit."""
     family = family_for(request.path)
-    if family is TRACKS and status == 422:
-        status = 400  # Tracks v1 reports every validation error as 400
-    if family is None:
+    if family in (TRACKS, SOUNDBOARD) and status == 422:
+        status = 400  # Tracks v1 and the soundboard report every validation error as 400
+    if family is None and request.path in SERVICE_PATHS:
+        body = {"status": "unavailable" if status == 503 else "error", "message": message or DEFAULT_MESSAGES.get(status, "Error")}
+        response = jsonify(body)
+    elif family is None:
         response = Response(
             render_template("errors/error.html", status=status, message=message or DEFAULT_MESSAGES.get(status, "Error")),
             mimetype="text/html",
@@ -154,6 +170,27 @@ def error_response(status: int, message: str | None = None, errors: dict | None 
         response = family.render(status, message or default_message(family, status, "Error"), errors)
     response.status_code = status
     return response
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """True when the database cannot be reached or is too busy, as opposed to a bug in a query."""
+    if isinstance(error, sa_exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if not isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+        return False
+    if type(error.orig).__module__.startswith("sqlite3"):
+        text = str(error.orig).lower()
+        return any(marker in text for marker in SQLITE_UNAVAILABLE)
+    return True  # psycopg: connection refused or lost, server shutting down, too many clients
+
+
+def _rollback_quietly() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - a dead connection cannot roll back; the pool discards it
+        db.session.close()
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -181,12 +218,34 @@ def register_error_handlers(app: Flask) -> None:
                 response.headers[key] = value
         return response
 
+    def handle_database_unavailable(error: Exception) -> Response:
+        _rollback_quietly()
+        log.error("Database unavailable on %s %s: %s", request.method, request.path, error.__class__.__name__)
+        # The page cannot know who is logged in without the database: render it as anonymous.
+        g._login_user = AnonymousUserMixin()
+        response = error_response(503, DATABASE_UNAVAILABLE)
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+    def handle_unstorable_value(error: Exception) -> Response:
+        _rollback_quietly()
+        reason = getattr(error, "orig", None) or error
+        log.warning("Value refused by the database on %s %s: %s", request.method, request.path, reason)
+        message = "A value in the request is out of range or cannot be stored."
+        return error_response(422, message, {"value": [message]})
+
     @app.errorhandler(Exception)
     def handle_unexpected_error(error: Exception):
-        # Never leak a trace; the log keeps it. Roll back so the session is usable again.
-        db.session.rollback()
         if isinstance(error, HTTPException):
             return handle_http_error(error)
+        if database_unavailable(error):
+            return handle_database_unavailable(error)
+        # SQLSTATE class 22 (value out of range, text with NUL, too long) is about the data sent;
+        # SQLite's driver raises OverflowError itself for an integer beyond 64 bits.
+        if isinstance(error, (sa_exc.DataError, OverflowError)):
+            return handle_unstorable_value(error)
+        # Never leak a trace; the log keeps it. Roll back so the session is usable again.
+        _rollback_quietly()
         log.exception("Unhandled error on %s %s", request.method, request.path)
         return error_response(500)
 

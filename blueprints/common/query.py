@@ -29,6 +29,7 @@ narrows a list before any parameter applies (only public playlists, one playlist
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -37,7 +38,7 @@ from urllib.parse import quote
 
 from flask import request
 from flask_login import current_user
-from sqlalchemy import ColumnElement, Table, and_, func, not_, or_, select
+from sqlalchemy import BigInteger, ColumnElement, SmallInteger, Table, and_, func, not_, or_, select
 
 from domain import NotFound, ValidationFailed
 from extensions import db
@@ -57,6 +58,9 @@ OPERATORS_BY_KIND = {
 PARENT_KEY = "__parent"
 FILTER_PARAM = re.compile(r"^filter\[([A-Za-z0-9_]+?)(?:-(eq|ne|lt|gt|lte|gte|like|notlike))?\]$")
 FIELDS_PARAM = re.compile(r"^fields\[([A-Za-z0-9_ ]+)\]$")
+# The largest page number: its OFFSET must fit the databases' 64-bit LIMIT/OFFSET at any page size.
+MAX_PAGE_NUMBER = 2**31 - 1
+PAGE_PARAMS = ("page[size]", "page[number]")
 
 
 @dataclass(frozen=True)
@@ -197,6 +201,9 @@ def _split(value: str | None) -> list[str]:
 
 def _parse_includes(resource: ResourceSchema, value: str | None, errors: _Errors) -> dict[str, Any]:
     tree: dict[str, Any] = {}
+    if value is not None and any(not part.strip() for part in value.split(",")):
+        errors.add("include", "The selected include is invalid.")
+        return {}
     for path in _split(value):
         current_schema, node = resource, tree
         for segment in path.split("."):
@@ -235,13 +242,33 @@ def _parse_fields(resource: ResourceSchema, includes: dict, args: Mapping[str, s
     return fields
 
 
+def integer_range(column: ColumnElement) -> tuple[int, int]:
+    """The values an integer column can hold on every supported database (PostgreSQL's sizes)."""
+    column_type = column.type
+    if isinstance(column_type, BigInteger):
+        bits = 64
+    elif isinstance(column_type, SmallInteger):
+        bits = 16
+    else:
+        bits = 32
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
 def _coerce(attribute: Attribute, raw: str, key: str, errors: _Errors) -> Any:
     label = key.replace("[", ".").replace("]", "")
     try:
         if attribute.kind == "int":
-            return int(raw)
+            value = int(raw)
+            low, high = integer_range(attribute.column)
+            if not low <= value <= high:
+                errors.add(label, f"The {label} must be between {low} and {high}.")
+                return None
+            return value
         if attribute.kind == "float":
-            return float(raw)
+            value = float(raw)
+            if not math.isfinite(value):
+                raise ValueError(raw)
+            return value
         if attribute.kind == "bool":
             lowered = raw.lower()
             if lowered not in {"true", "false", "1", "0"}:
@@ -266,8 +293,12 @@ def _parse_filters(resource: ResourceSchema, args: Mapping[str, str], errors: _E
     where: list[ColumnElement] = []
     trashed = "without"
     for key, value in args.items():
+        if not key.startswith("filter["):
+            continue
+        label = key.replace("[", ".").replace("]", "")
         match = FILTER_PARAM.match(key)
         if not match:
+            errors.add(label, f"The {label} filter is not supported: filter[<field>] or filter[<field>-<operator>] with one of {', '.join(sorted(OPERATORS))}.")
             continue
         name, operator = match.group(1), match.group(2) or "eq"
         if name == "trashed" and resource.soft_deletes:
@@ -277,9 +308,9 @@ def _parse_filters(resource: ResourceSchema, args: Mapping[str, str], errors: _E
                 trashed = value
             continue
         if name not in resource.filters:
-            continue  # unknown filters are ignored, as the original does
+            errors.add(label, f"The {label} filter is not supported for {resource.type}.")
+            continue
         attribute = resource.by_name[name]
-        label = key.replace("[", ".").replace("]", "")
         if operator not in OPERATORS_BY_KIND[attribute.kind]:
             errors.add(label, f"The {operator} operator is not supported for {name}.")
             continue
@@ -308,6 +339,9 @@ def _condition(column: ColumnElement, operator: str, values: list[Any]) -> Colum
 
 def _parse_sort(resource: ResourceSchema, value: str | None, errors: _Errors) -> list[ColumnElement]:
     order: list[ColumnElement] = []
+    if value is not None and any(not part.strip() for part in value.split(",")):
+        errors.add("sort", "The selected sort is invalid.")  # an empty entry: "sort=,,," or "sort=name,"
+        return []
     for part in _split(value):
         descending = part.startswith("-")
         name = part[1:] if descending else part
@@ -323,7 +357,7 @@ def _parse_sort(resource: ResourceSchema, value: str | None, errors: _Errors) ->
 
 
 def _parse_page(args: Mapping[str, str], errors: _Errors) -> tuple[int, int]:
-    def number(key: str, default: int, maximum: int | None) -> int:
+    def number(key: str, default: int, maximum: int) -> int:
         raw = args.get(key)
         label = key.replace("[", ".").replace("]", "")
         if raw is None or raw == "":
@@ -335,11 +369,24 @@ def _parse_page(args: Mapping[str, str], errors: _Errors) -> tuple[int, int]:
             return default
         if value < 1:
             errors.add(label, f"The {label} must be at least 1.")
-        elif maximum is not None and value > maximum:
+        elif value > maximum:
             errors.add(label, f"The {label} must not be greater than {maximum}.")
         return value
 
-    return number("page[size]", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE), number("page[number]", 1, None)
+    for key in args:
+        if key.startswith("page[") and key not in PAGE_PARAMS:
+            errors.add(key.replace("[", ".").replace("]", ""), "Only page[size] and page[number] are supported.")
+    return number("page[size]", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE), number("page[number]", 1, MAX_PAGE_NUMBER)
+
+
+def page_argument(args: Mapping[str, str], key: str = "page") -> int:
+    """The HTML pages' ``?page=``: anything not a page number is page 1; a number no list can reach is 404."""
+    raw = args.get(key, "")
+    if not raw.isdecimal():
+        return 1
+    if len(raw) > len(str(MAX_PAGE_NUMBER)) or int(raw) > MAX_PAGE_NUMBER:
+        raise NotFound(f"There is no page {raw[:20]}.")
+    return max(1, int(raw))
 
 
 # --------------------------------------------------------------------------------------------

@@ -146,11 +146,8 @@ def validate_playlist(data: Any, *, partial: bool) -> dict[str, Any]:
         visibility = data.get("visibility")
         if visibility is None:
             errors["visibility"] = ["The visibility field is required"]
-        elif isinstance(visibility, bool) or visibility not in VISIBILITIES:
-            if isinstance(visibility, str) and visibility.isdigit() and int(visibility) in VISIBILITIES:
-                clean["visibility"] = int(visibility)
-            else:
-                errors["visibility"] = ["The selected visibility is invalid"]
+        elif isinstance(visibility, bool) or not isinstance(visibility, int) or visibility not in VISIBILITIES:
+            errors["visibility"] = ["The selected visibility is invalid"]  # an integer, as the spec says: "0" is not
         else:
             clean["visibility"] = visibility
     if errors:
@@ -234,7 +231,7 @@ def _lock(playlist_id: int) -> Playlist:
 
 def _track_in(playlist_id: int, track_id: Any, field: str) -> PlaylistTrack:
     if isinstance(track_id, bool) or not isinstance(track_id, int):
-        if isinstance(track_id, str) and track_id.isdigit():
+        if isinstance(track_id, str) and track_id.isdecimal() and len(track_id) <= 10:  # "²" is a digit int() refuses
             track_id = int(track_id)
         else:
             raise ValidationFailed({field: [f"The {field} field must be an integer"]})

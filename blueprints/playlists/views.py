@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 
 from blueprints.catalogue import services as catalogue
 from blueprints.common.htmx import render_page
+from blueprints.common.query import page_argument
 from blueprints.playlists import services
 from blueprints.playlists.services import LimitExceeded
 from domain import DomainError, ValidationFailed
@@ -38,7 +39,7 @@ def my_playlists() -> list:
 @bp.get("")
 def index():
     search = request.args.get("q", "").strip()[:100]
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_argument(request.args)
     pagination = services.browse_public(search, page)
     return render_page(
         "playlists/index.html", "playlists/_public_results.html",
@@ -65,7 +66,13 @@ def _render_mine(errors: dict | None = None, values: dict | None = None, status:
 
 
 def _form_data() -> dict:
-    return {"name": request.form.get("name", ""), "description": request.form.get("description") or None, "visibility": request.form.get("visibility", "")}
+    # A form sends text; the service takes the API's types, so the number is read here.
+    visibility = request.form.get("visibility", "")
+    return {
+        "name": request.form.get("name", ""),
+        "description": request.form.get("description") or None,
+        "visibility": int(visibility) if visibility in ("0", "1", "2") else visibility,
+    }
 
 
 @bp.post("")

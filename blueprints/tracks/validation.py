@@ -11,6 +11,7 @@ MAX_STRING = 255
 MAX_DESCRIPTION = 5000
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
+MAX_OFFSET = 2**31 - 1  # far past any list, and well inside the databases' 64-bit OFFSET
 COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
 MISSING = object()
 
@@ -92,8 +93,8 @@ def page(args: Mapping[str, str]) -> tuple[int, int]:
     offset = _integer(args.get("offset"), "offset", 0)
     if not 1 <= limit <= MAX_LIMIT:
         raise fail("limit", f"limit must be between 1 and {MAX_LIMIT}.")
-    if offset < 0:
-        raise fail("offset", "offset must be 0 or more.")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise fail("offset", f"offset must be between 0 and {MAX_OFFSET}.")
     return limit, offset
 
 

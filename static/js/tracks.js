@@ -55,6 +55,11 @@
       });
   }
 
+  // Player colours come in data-player-color (the Content-Security-Policy refuses inline styles).
+  document.querySelectorAll("[data-player-color]").forEach(function (element) {
+    element.style.setProperty("--player", element.dataset.playerColor);
+  });
+
   // --- collection list: create -----------------------------------------------------------------
   var createForm = document.querySelector("form[data-tracks-create-collection]");
   if (createForm) {
@@ -180,7 +185,7 @@
     var audio = embed.querySelector("audio");
     var play = embed.querySelector("[data-play]");
     var time = embed.querySelector("[data-time]");
-    var color = getComputedStyle(document.documentElement).getPropertyValue("--player").trim() || "#ff5c8a";
+    var color = embed.dataset.playerColor || "#ff5c8a";
     play.addEventListener("click", function () { if (audio.paused) audio.play(); else audio.pause(); });
     audio.addEventListener("play", function () { play.textContent = "❚❚"; play.setAttribute("aria-label", "Pause"); });
     audio.addEventListener("pause", function () { play.textContent = "▶"; play.setAttribute("aria-label", "Play"); });

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -67,7 +68,10 @@ def page(browser, request):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
+    violations = page.csp_violations = watch_csp(page)  # a test expecting a refusal clears it
     yield page
+    # Checked after the test's own assertions: a page the policy broke usually fails them first.
+    assert violations == [], "Content-Security-Policy refused something on a page"
     if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
         artifacts = Path("test-artifacts")
         artifacts.mkdir(exist_ok=True)
@@ -116,3 +120,20 @@ def live_server(app_factory):
         yield GunicornLiveServer(app, server)
     finally:
         server.stop()
+
+
+def watch_csp(page) -> list[str]:
+    """Every Content-Security-Policy refusal the browser reports on ``page``, as it happens."""
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None)
+    return violations
+
+
+def wait_until(page, expression: str, timeout: float = 10_000) -> None:
+    """``page.wait_for_function`` without eval inside the page, which the Content-Security-Policy
+    refuses: the expression is evaluated through the DevTools protocol, every 50 ms."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} ms: {expression}")
+        time.sleep(0.05)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.conftest import wait_until
+
 pytestmark = pytest.mark.e2e
 
 
@@ -13,12 +15,12 @@ def test_play_and_seek_in_the_audio_browser(live_server, page):
     page.on("request", lambda r: range_requests.append(r.headers.get("range")) if "/stream/audio/" in r.url else None)
     page.goto(f"{live_server.url}/audio")
     page.fill("input[name=q]", "StarlightDrive-OP1")
-    page.wait_for_function("document.querySelectorAll('.audio-row').length === 1")
+    wait_until(page, "document.querySelectorAll('.audio-row').length === 1")
     player = page.locator(".audio-row audio").first
     player.evaluate("a => { a.muted = true; return a.play(); }")
-    page.wait_for_function("document.querySelector('.audio-row audio').currentTime > 0.2")
+    wait_until(page, "document.querySelector('.audio-row audio').currentTime > 0.2")
     player.evaluate("a => { a.currentTime = 3.0; }")
-    page.wait_for_function(
+    wait_until(page, 
         "(() => { const a = document.querySelector('.audio-row audio'); return a.currentTime >= 3.0 && !a.seeking; })()"
     )
     seekable_end = player.evaluate("a => a.seekable.length ? a.seekable.end(0) : 0")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import login_as
+from tests.e2e.conftest import login_as, wait_until
 from tests.factories import make_user
 
 pytestmark = pytest.mark.e2e
@@ -51,7 +51,7 @@ def test_build_reorder_and_play_a_playlist(live_server, page):
     # Play: the first track starts, then the player advances to the next one by itself.
     page.evaluate("document.getElementById('playlist-audio').playbackRate = 4")
     page.click("[data-action=play]")
-    page.wait_for_function("document.getElementById('now-playing').textContent === 'MelonSodaDays-OP1'")
+    wait_until(page, "document.getElementById('now-playing').textContent === 'MelonSodaDays-OP1'")
     page.evaluate("document.getElementById('playlist-audio').addEventListener('play', e => e.target.playbackRate = 4)")
-    page.wait_for_function("document.getElementById('now-playing').textContent === 'MelonSodaDays-ED2'", timeout=15_000)
+    wait_until(page, "document.getElementById('now-playing').textContent === 'MelonSodaDays-ED2'", timeout=15_000)
     assert page.evaluate("!document.getElementById('playlist-audio').paused")

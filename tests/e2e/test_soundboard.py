@@ -5,6 +5,8 @@ import time
 
 import pytest
 
+from tests.e2e.conftest import wait_until
+
 pytestmark = pytest.mark.e2e
 
 
@@ -15,22 +17,22 @@ def test_click_in_one_page_moves_the_counter_in_the_other(live_server, browser):
     try:
         for page in (first, second):
             page.goto(f"{live_server.url}/soundboard")
-            page.wait_for_function("document.documentElement.dataset.sbSocket === 'open'")
+            wait_until(page, "document.documentElement.dataset.sbSocket === 'open'")
         assert second.inner_text("#sb-counter") == "0"
         first.click("#sb-big-button")
         started = time.monotonic()
-        second.wait_for_function("document.getElementById('sb-counter').textContent === '1'", timeout=1000)
+        wait_until(second, "document.getElementById('sb-counter').textContent === '1'", timeout=1000)
         assert time.monotonic() - started < 1.0
         for _ in range(4):
             first.keyboard.press("Space")
-        second.wait_for_function("document.getElementById('sb-counter').textContent === '5'", timeout=2000)
+        wait_until(second, "document.getElementById('sb-counter').textContent === '5'", timeout=2000)
         # The board: a clip's own count moves on the other page too.
         first.goto(f"{live_server.url}/soundboard/board")
         second.goto(f"{live_server.url}/soundboard/board")
         for page in (first, second):
-            page.wait_for_function("document.documentElement.dataset.sbSocket === 'open'")
+            wait_until(page, "document.documentElement.dataset.sbSocket === 'open'")
         first.click("#sound-explosion [data-board-click]")
-        second.wait_for_function("document.querySelector('#sound-explosion [data-count]').textContent === '1'", timeout=1000)
+        wait_until(second, "document.querySelector('#sound-explosion [data-count]').textContent === '1'", timeout=1000)
         # Search as you type hides the rest.
         second.fill("#sb-search", "fanf")
         assert second.locator(".sb-item:not([hidden])").count() == 1
@@ -78,7 +80,7 @@ def test_soundboard_pages_reached_by_links_set_themselves_up_once(live_server, b
         if viewport["width"] < 600:
             page.click("label[for=nav-toggle]")
         page.click("nav[aria-label=Main] >> text=Soundboard")
-        page.wait_for_function("document.documentElement.dataset.sbSocket === 'open'")
+        wait_until(page, "document.documentElement.dataset.sbSocket === 'open'")
         for tab in ("Board", "Rankings", "Home", "Statistics", "Board", "Home", "Board"):
             page.click(f"nav.sb-tabs >> text={tab}")
             page.wait_for_selector(f"nav.sb-tabs a[aria-current=page]:text('{tab}')")
@@ -86,7 +88,7 @@ def test_soundboard_pages_reached_by_links_set_themselves_up_once(live_server, b
         page.wait_for_selector("nav.sb-tabs a[aria-current=page]:text('Home')")
         page.go_forward()
         page.wait_for_selector("#sound-explosion")
-        page.wait_for_function("document.documentElement.dataset.sbSocket === 'open'")
+        wait_until(page, "document.documentElement.dataset.sbSocket === 'open'")
         assert _open_sockets(page) == 1
         key_one = page.get_attribute(".sb-item[data-key='1']", "data-sound")
         before = _sound_count(live_server.url, key_one)
@@ -99,9 +101,9 @@ def test_soundboard_pages_reached_by_links_set_themselves_up_once(live_server, b
             page.click("label[for=nav-toggle]")
         page.click("nav[aria-label=Main] >> text=Audio")
         page.wait_for_url("**/audio")
-        page.wait_for_function("window.__sockets.every(s => s.readyState >= 2)")
+        wait_until(page, "window.__sockets.every(s => s.readyState >= 2)")
         page.go_back()
-        page.wait_for_function("document.documentElement.dataset.sbSocket === 'open'")
+        wait_until(page, "document.documentElement.dataset.sbSocket === 'open'")
         assert _open_sockets(page) == 1
     finally:
         context.close()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import login_as
+from tests.e2e.conftest import login_as, wait_until
 from tests.factories import make_user
 
 pytestmark = pytest.mark.e2e
@@ -32,11 +32,11 @@ def test_drop_two_files_then_play_in_the_embed_page(live_server, page, audio_fil
         }""",
         payload,
     )
-    page.wait_for_function("document.querySelectorAll('.upload-item').length === 2")
-    page.wait_for_function(
+    wait_until(page, "document.querySelectorAll('.upload-item').length === 2")
+    wait_until(page, 
         "[...document.querySelectorAll('.upload-item progress')].every(p => p.value === 100)", timeout=15_000
     )
-    page.wait_for_function(
+    wait_until(page, 
         "[...document.querySelectorAll('.upload-item .upload-message')].every(m => m.textContent === 'Ready')", timeout=15_000
     )
     page.reload()
@@ -47,8 +47,8 @@ def test_drop_two_files_then_play_in_the_embed_page(live_server, page, audio_fil
     page.wait_for_selector(".embed-title")
     page.evaluate("document.querySelector('audio').muted = true")
     page.click("[data-play]")
-    page.wait_for_function("document.querySelector('audio').currentTime > 0.3")
+    wait_until(page, "document.querySelector('audio').currentTime > 0.3")
     # Click-to-seek on the waveform: near the end of the track.
     box = page.locator("canvas[data-seek]").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.9, box["y"] + box["height"] / 2)
-    page.wait_for_function("document.querySelector('audio').currentTime > 2.0")
+    wait_until(page, "document.querySelector('audio').currentTime > 2.0")
