@@ -20,6 +20,3 @@ limiter = Limiter(
     swallow_errors=True,  # a failing limit storage (Redis down) must not take the site down with it
     key_prefix="themeboard",
 )
-from flask_sock import Sock  # noqa: E402
-
-sock = Sock()  # the soundboard's WebSocket (/ws); routes attach to the soundboard blueprint

@@ -251,7 +251,8 @@ def test_milestone_errors_match_the_original(client, audio_file):
         (client.post, add, {"count": 5, "reached": 2}, 400, "Invalid status", "Milestone reached status must be an integer of either 0 or 1 if provided."),
         (client.post, add, {"count": 5, "reached": True}, 400, "Invalid status", "Milestone reached status must be an integer of either 0 or 1 if provided."),
         (client.post, add, {"count": 5, "timestamp": "noon"}, 400, "Invalid timestamp", "Milestone timestamp must be an integer if provided."),
-        (client.post, add, {"count": 5, "timestamp": 10**30}, 400, "Invalid timestamp", "Milestone timestamp must be an integer if provided."),
+        # Beyond 64 bits: refused for every JSON body by the input guard, in this family's format.
+        (client.post, add, {"count": 5, "timestamp": 10**30}, 400, "Bad request", "The timestamp field must be between -9223372036854775808 and 9223372036854775807."),
         (client.post, add, {"count": 5, "sound_id": "boom"}, 400, "Invalid sound", "Milestone sound_id must be an integer if provided."),
         (client.post, add, {"count": 5, "sound_id": sound_id + 99}, 400, "Invalid sound", "Sound ID must match a sound on the site."),
         (client.patch, modify, {"count": 5}, 400, "Invalid milestone", "Milestone ID must be provided."),

@@ -18,12 +18,10 @@ import logging
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
-QUEUE_FRAMES = 64  # writes waiting for one page (a tick's worth each); this far behind, it stopped reading
 MIN_TICK = 0.05
 MAX_TICK = 0.5
 CRAZY_PER_TICK = 8  # crazyMode sounds passed on per tick at most; a page cannot play more at once
@@ -32,7 +30,7 @@ COALESCED = {"counterUpdate", "soundClick"}
 
 def text_frame(text: str) -> bytes:
     """One unmasked, unfragmented WebSocket text frame (RFC 6455, section 5.2), framed once and sent
-    as the same bytes to every page (no per-message compression is negotiated)."""
+    as the same bytes to every page (no per-message compression is agreed)."""
     payload = text.encode()
     size = len(payload)
     if size < 126:
@@ -45,52 +43,22 @@ def text_frame(text: str) -> bytes:
 
 
 class Subscription:
-    """One open page: the frames waiting to be written to it, in order.
+    """One open page as the fan-out sees it: where its frames go (a ``LiveSocket``, or anything
+    with ``send_frames``), written at once without waiting for the page to read them."""
 
-    ``on_overflow`` is called once when the page falls ``QUEUE_FRAMES`` behind (it stopped
-    reading): the handler closes the socket rather than buffer for it without bound.
-    """
-
-    def __init__(self, fanout: "Fanout", on_overflow: Callable[[], None] | None = None):
+    def __init__(self, fanout: "Fanout", page):
         self.id = uuid.uuid4().hex
-        self._frames: deque[bytes] = deque()
-        self._ready = threading.Event()
+        self.page = page
         self._fanout = fanout
-        self._on_overflow = on_overflow
-        self.overflowed = False
-        self.closed = False
 
-    def put(self, frame: bytes) -> None:
-        if self.closed:
-            return
-        if len(self._frames) >= QUEUE_FRAMES:
-            if not self.overflowed:
-                self.overflowed = True
-                if self._on_overflow is not None:
-                    self._on_overflow()
-            return
-        self._frames.append(frame)
-        self._ready.set()
+    def put(self, frames: bytes) -> None:
+        self.page.send_frames(frames)
 
     def send(self, message: dict[str, Any]) -> None:
         """To this page only (a click's acknowledgement, the greeting)."""
         self.put(text_frame(json.dumps(message)))
 
-    def take(self, timeout: float | None) -> bytes | None:
-        """Every frame waiting, joined (frames are self-delimiting); None after ``timeout``."""
-        if not self._frames:
-            self._ready.wait(timeout)
-            self._ready.clear()
-        if not self._frames:
-            return None
-        frames = []
-        while self._frames:
-            frames.append(self._frames.popleft())
-        return b"".join(frames)
-
     def close(self) -> None:
-        self.closed = True
-        self._ready.set()  # wakes the writer so it can finish
         self._fanout.remove(self)
 
 
@@ -111,8 +79,8 @@ class Fanout:
         self._thread = threading.Thread(target=self._run, name="soundboard-fanout", daemon=True)
         self._thread.start()
 
-    def subscribe(self, on_overflow: Callable[[], None] | None = None) -> Subscription:
-        subscription = Subscription(self, on_overflow)
+    def subscribe(self, page) -> Subscription:
+        subscription = Subscription(self, page)
         with self._lock:
             self._subscriptions[subscription.id] = subscription
         return subscription
@@ -124,6 +92,10 @@ class Fanout:
     @property
     def connections(self) -> int:
         return len(self._subscriptions)
+
+    def pages(self) -> list:
+        with self._lock:
+            return [subscription.page for subscription in self._subscriptions.values()]
 
     def stage(self, message: str, exclude: str | None = None) -> None:
         """A published message (JSON text) for the next tick, merged with what is waiting."""
@@ -201,8 +173,8 @@ class InProcessBroadcaster:
         self.fanout = fanout
         self.healthy = True
 
-    def subscribe(self, on_overflow: Callable[[], None] | None = None) -> Subscription:
-        return self.fanout.subscribe(on_overflow)
+    def subscribe(self, page) -> Subscription:
+        return self.fanout.subscribe(page)
 
     def publish(self, message: dict[str, Any], *, exclude: str | None = None) -> None:
         self.fanout.stage(json.dumps(message), exclude)

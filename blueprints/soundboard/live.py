@@ -14,6 +14,7 @@ from blueprints.soundboard import services
 from blueprints.soundboard.broadcast import InProcessBroadcaster, make_broadcaster
 from blueprints.soundboard.clicks import Announcer, Click, ClickCounter, ClickResult
 from blueprints.soundboard.throttle import connection_slots
+from blueprints.soundboard.websocket import PING
 from extensions import db
 
 SUMMARY_MAX_AGE = 1.0  # seconds: the summary rides on counterUpdate without a query per click
@@ -40,6 +41,9 @@ class Live:
         self._summary_at = 0.0
         self._admitting = threading.Lock()
         self._open = 0
+        self._stopped = threading.Event()
+        if app.config.get("WS_HEARTBEAT_SECONDS"):
+            threading.Thread(target=self._heartbeat, name="soundboard-heartbeat", daemon=True).start()
 
     def response_interval(self) -> float:
         """Seconds between two updates to the open pages at least: the configured or admin-set
@@ -120,8 +124,21 @@ class Live:
         with self._admitting:
             self._open -= 1
 
+    def _heartbeat(self) -> None:
+        """A ping to every open page each interval (one pre-framed frame, sent without waiting);
+        a page heard of neither a pong nor anything else for two intervals is closed."""
+        interval = float(self.app.config["WS_HEARTBEAT_SECONDS"])
+        while not self._stopped.wait(interval):
+            silent_since = time.monotonic() - 2 * interval
+            for page in self.broadcaster.fanout.pages():
+                if page.last_heard < silent_since:
+                    page.drop()
+                else:
+                    page.send_frames(PING)
+
     def close(self) -> None:
         """Announce what is left and let go of the database (tests build many apps in one process)."""
+        self._stopped.set()
         self.announcer.close()
         self.broadcaster.close()
         self.slots.close()

@@ -8,20 +8,18 @@ no existing sound are ignored, and clicks over the address's rate limit are drop
 acknowledged, after its commit and never before, by a counterUpdate (or soundClick) sent to its
 clicker at once; other pages hear of it from the fan-out within a tick.
 
-An open page holds no thread and no database connection: under gevent its handler, reader and
-writer are greenlets, and it gives its request's pooled connection back before it waits.
+An open page holds no thread and no database connection: under gevent it is one greenlet that
+reads (blueprints/soundboard/websocket.py), and it gives its request's pooled connection back
+before it waits.
 """
 from __future__ import annotations
 
 import json
 import logging
-import socket
-import threading
 from collections import Counter
 from typing import Any
 
 from flask import Blueprint, jsonify, request
-from simple_websocket import ConnectionClosed
 from werkzeug.exceptions import TooManyRequests
 
 from blueprints.common.auth import mark_csrf_exempt
@@ -29,7 +27,8 @@ from blueprints.soundboard.clicks import Click
 from blueprints.soundboard.live import Live, live
 from blueprints.soundboard.services import bad_request
 from blueprints.soundboard.throttle import click_allowed
-from extensions import db, sock
+from blueprints.soundboard.websocket import HandshakeError, LiveSocket, TakenOver
+from extensions import db
 
 log = logging.getLogger(__name__)
 BURST = 64  # messages already waiting that are handled (and counted) together, at most
@@ -90,74 +89,39 @@ def click():
 # --- WebSocket -------------------------------------------------------------------------------
 
 
-@bp.before_app_request
-def _no_compression_for_live_pages():
-    """No permessage-deflate on the live socket: frames are encoded once for every page, and a
-    compressor per page would cost far more memory than the page itself."""
-    if request.endpoint in ("soundboard_live.websocket", "soundboard_live.websocket_root"):
-        request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
-
-
-def websocket(ws) -> None:
+@bp.get("/ws", websocket=True)
+@bp.get("/", websocket=True, endpoint="websocket_root")
+def websocket():
     state = live()
     address = client_address()
     db.session.remove()  # nothing below uses the request's session: its connection goes back now
+    try:
+        page = LiveSocket.accept(request.environ, MAX_MESSAGE_BYTES)
+    except HandshakeError as error:
+        raise bad_request(str(error), "Invalid handshake") from None
     slot, refusal = state.admit(address)
     if refusal is not None:
-        ws.close(reason=refusal[0], message=refusal[1])
-        return
+        page.close(*refusal)
+        return TakenOver()
     try:
-        _serve(ws, state, address)
+        _serve(page, state, address)
     finally:
         state.leave(address, slot)
+        page.drop()
+    return TakenOver()
 
 
-sock.route("/ws", bp=bp)(websocket)
-sock.route("/", bp=bp, endpoint="websocket_root")(websocket)
-
-
-def _drop(ws) -> None:
-    """Ends the connection at once, from any greenlet or thread (a page that stopped reading gets
-    no closing handshake: it would not read that either)."""
+def _serve(page: LiveSocket, state: Live, address: str) -> None:
+    subscription = state.broadcaster.subscribe(page)
     try:
-        ws.sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-
-
-def _serve(ws, state: Live, address: str) -> None:
-    subscription = state.broadcaster.subscribe(on_overflow=lambda: _drop(ws))
-    writer = threading.Thread(target=_write, args=(ws, subscription), name="ws-writer", daemon=True)
-    try:
-        # Only the writer writes to the socket, the greeting included.
         subscription.send(state.counter_update(state.counter()))
-        writer.start()
-        while True:
-            raw = ws.receive()
-            burst = [raw]
-            while len(burst) < BURST and (more := ws.receive(timeout=0)) is not None:
-                burst.append(more)
+        for burst in page.messages():
             try:
                 _handle(state, subscription, address, burst)
             except Exception:  # noqa: BLE001 - a WebSocket must never turn into an HTTP error page
                 log.exception("WebSocket messages could not be handled")
-    except ConnectionClosed:
-        pass
     finally:
         subscription.close()
-
-
-def _write(ws, subscription) -> None:
-    while not subscription.closed:
-        frames = subscription.take(timeout=None)
-        if frames is None:
-            continue
-        try:
-            # sendall: a partial write would cut a frame in two under load.
-            ws.sock.sendall(frames)
-        except OSError:
-            _drop(ws)
-            return
 
 
 def _handle(state: Live, subscription, address: str, burst: list) -> None:
@@ -181,7 +145,3 @@ def _handle(state: Live, subscription, address: str, burst: list) -> None:
 
 def register_live(app) -> None:
     app.register_blueprint(bp)
-    app.config.setdefault(
-        "SOCK_SERVER_OPTIONS",
-        {"ping_interval": app.config["WS_HEARTBEAT_SECONDS"] or None, "max_message_size": MAX_MESSAGE_BYTES},
-    )
