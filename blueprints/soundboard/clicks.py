@@ -21,6 +21,7 @@ together (``GroupCommit``). bench/README.md has the measurements behind these ch
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 import types
@@ -39,6 +40,7 @@ from models.soundboard import GlobalCounter, Milestone, Sound
 
 log = logging.getLogger(__name__)
 MILESTONE_REFRESH_SECONDS = 2.0
+SQLITE_LOCK_WAIT_SECONDS = 10.0  # as long as the app's own busy_timeout
 CRAZY_PER_ANNOUNCEMENT = 8  # a page plays at most this many other people's sounds at once
 
 
@@ -131,7 +133,12 @@ class ClickCounter:
         # PostgreSQL: each commit waits for its WAL flush while holding the counter row's lock, so
         # the clicks that pile up meanwhile are counted in one statement. SQLite commits without
         # a flush, where the hand-offs would cost more than they save.
-        self._group_commit = None if sqlite else GroupCommit(self._count_now)
+        # Under gevent, SQLite's own lock wait would freeze the worker's event loop (every page
+        # and request of the process) while another process holds the write lock: the click
+        # connection waits cooperatively instead, and the clicks that pile up meanwhile are
+        # counted together by the next group, as on PostgreSQL.
+        self._wait_cooperatively = sqlite and cooperative()
+        self._group_commit = GroupCommit(self._count_now) if not sqlite or self._wait_cooperatively else None
         self._ensure_counter_row()
 
     def count(self, click: Click) -> ClickResult | None:
@@ -158,6 +165,8 @@ class ClickCounter:
                 counted = self._run_statements(pooled.cursor(), click)
             finally:
                 pooled.close()  # back to the pool
+        elif self._wait_cooperatively:
+            counted = self._run_when_unlocked(click)
         else:
             counted = self._run_statements(self._cursor(), click)
         if counted is None:
@@ -181,6 +190,20 @@ class ClickCounter:
             return None
         return self._read_counter.run(cursor).fetchone()[0], sound_counts
 
+    def _run_when_unlocked(self, click: Click) -> tuple[int, dict[str, int]] | None:
+        """SQLite under gevent: the statements with no lock wait of SQLite's own; while another
+        process writes, this greenlet sleeps (the loop serves everything else) and tries again."""
+        deadline = time.monotonic() + SQLITE_LOCK_WAIT_SECONDS
+        pause = 0.0005
+        while True:
+            try:
+                return self._run_statements(self._cursor(), click)
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) and "busy" not in str(error) or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
+
     def _cursor(self):
         """SQLite: a cursor on a connection kept for good by this thread (or, under gevent, by the
         process), not a pool checkout per click, whose lock every request would share."""
@@ -189,6 +212,8 @@ class ClickCounter:
             connection = self._per_thread.connection = self.engine.raw_connection()
             connection.detach()  # out of the pool: closed when this thread (or this counter) goes
             cursor = self._per_thread.cursor = connection.dbapi_connection.cursor()
+            if self._wait_cooperatively:
+                cursor.execute("PRAGMA busy_timeout = 0")  # see _run_when_unlocked
         return cursor
 
     def close(self) -> None:
