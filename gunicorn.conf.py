@@ -42,3 +42,8 @@ def when_ready(server) -> None:
             "%s workers without REDIS_URL: soundboard pages only hear clicks made on their own worker; set REDIS_URL.",
             server.cfg.workers,
         )
+
+
+# gunicorn's control socket has one default path per user: several servers on one machine (the
+# tests, a two-server deployment) would take it from each other, and nothing here uses it.
+control_socket_disable = True
