@@ -70,14 +70,15 @@ def process_track(track_id) -> None:
         _fail(track, "Processing failed repeatedly.")
         return
     if track.uploaded_cover_key is None and track.embedded_cover_key is None:
-        cover, mimetype = run_off_loop(lambda path: _embedded_cover(MutagenFile(path)), storage.path(track.audio_key))
+        with storage.local_path(track.audio_key) as audio_path:
+            cover, mimetype = run_off_loop(lambda path: _embedded_cover(MutagenFile(path)), audio_path)
         if cover:
             extension = {"image/png": "png", "image/webp": "webp", "image/gif": "gif"}.get(mimetype or "", "jpg")
             key = f"tracks/{track.id}/cover-embedded.{extension}"
             storage.put_bytes(cover, key)
             track.embedded_cover_key, track.embedded_cover_mimetype = key, mimetype or "image/jpeg"
             track.cover_key, track.cover_mimetype = key, track.embedded_cover_mimetype
-    track.cover_color = run_off_loop(_dominant_color, storage.path(track.cover_key).read_bytes()) if track.cover_key else None
+    track.cover_color = run_off_loop(_dominant_color, storage.read_bytes(track.cover_key)) if track.cover_key else None
     track.status, track.claimed_at, track.error_reason = TrackStatus.ready, None, None
     db.session.commit()
 
@@ -110,7 +111,7 @@ def _dominant_color(image_bytes: bytes) -> str | None:
 def derive_cover_color(track_id) -> None:
     track = db.session.get(Track, track_id, populate_existing=True)
     if track is not None and track.cover_key:
-        track.cover_color = run_off_loop(_dominant_color, get_storage().path(track.cover_key).read_bytes())
+        track.cover_color = run_off_loop(_dominant_color, get_storage().read_bytes(track.cover_key))
         db.session.commit()
 
 
