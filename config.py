@@ -80,6 +80,8 @@ def load_config(instance_path: str) -> dict:
         # With S3: downloads redirect to presigned URLs (the store serves the bytes) instead of
         # streaming through the app; the store must then be reachable by the browsers.
         "MEDIA_PRESIGNED_DOWNLOADS": _bool(os.environ.get("MEDIA_PRESIGNED_DOWNLOADS"), False),
+        # The RQ queue that `flask worker` runs (only with REDIS_URL).
+        "JOBS_QUEUE": os.environ.get("JOBS_QUEUE") or "themeboard",
         "SOUNDBOARD_ADMIN_TOKEN": os.environ.get("SOUNDBOARD_ADMIN_TOKEN") or None,
         "PLAYLIST_LIMIT": _int("PLAYLIST_LIMIT", 1000),
         "PLAYLIST_TRACK_LIMIT": _int("PLAYLIST_TRACK_LIMIT", 1000),
