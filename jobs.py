@@ -65,6 +65,19 @@ def submit(app: Flask, function: Callable[..., object], *args, job_id: str, time
     _executor.submit(_run_here, app, function, args)
 
 
+def warn_if_unattended(app: Flask) -> None:
+    """Jobs wait in Redis until a `flask worker` takes them: say so when none is registered."""
+    queue = queue_for(app)
+    if queue is None:
+        return
+    try:
+        waiting = queue.count
+        if waiting and not SimpleWorker.count(connection=queue.connection, queue=queue):
+            log.warning("%s job(s) wait on queue %r and no worker runs it: start `flask --app app worker`", waiting, queue.name)
+    except RedisError as error:
+        log.warning("Redis is unreachable (%s)", error)
+
+
 def _run_here(app: Flask, function: Callable[..., object], args: tuple) -> None:
     with app.app_context():
         try:

@@ -107,7 +107,7 @@ def _track(app, track_id: str) -> Track:
 
 
 @both_storages
-def test_an_upload_is_a_job_that_flask_worker_processes(app_factory, queue_name, audio_file, tmp_path):
+def test_an_upload_is_a_job_that_flask_worker_processes(app_factory, queue_name, audio_file, tmp_path, caplog):
     app = _job_app(app_factory, queue_name)
     track_id, alice = _upload(app, _mp3_with_cover(audio_file))
     queue = jobs.queue_for(app)
@@ -116,6 +116,7 @@ def test_an_upload_is_a_job_that_flask_worker_processes(app_factory, queue_name,
     assert _track(app, track_id).processing_attempts == 0  # nothing ran in the web process
     processing.sweep(app)
     assert queue.count == 1  # a sweep does not queue a track that is already waiting
+    assert "no worker runs it" in caplog.text  # and it tells the operator nobody takes it
 
     _run_burst_worker(app, tmp_path)
 

@@ -143,6 +143,7 @@ def sweep(app: Flask) -> int:
         db.session.remove()
     for track_id in ids:
         enqueue(app, track_id, unless_queued=True)
+    jobs.warn_if_unattended(app)
     return len(ids)
 
 
