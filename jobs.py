@@ -82,7 +82,7 @@ def _run_here(app: Flask, function: Callable[..., object], args: tuple) -> None:
     with app.app_context():
         try:
             function(*args)
-        except Exception:  # noqa: BLE001 - the job's own state in the database says what to retry
+        except Exception:  # any failure: the job's own state in the database says what to retry
             log.exception("Background job %s%r failed", function.__name__, args)
             db.session.rollback()
 

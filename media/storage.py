@@ -13,15 +13,16 @@ import io
 import mimetypes
 import os
 import shutil
-from stat import S_ISREG
 import tempfile
 import uuid
 import zlib
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import IO, BinaryIO, Iterator, Protocol
+from stat import S_ISREG
+from typing import IO, BinaryIO, Protocol
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -53,6 +54,8 @@ class StoredObject:
 
 
 class Storage(Protocol):
+    """What every backend provides; keys are relative POSIX paths such as ``audio/x.ogg``."""
+
     def exists(self, key: str) -> bool: ...
     def stat(self, key: str) -> StoredObject | None: ...
     def open(self, key: str) -> BinaryIO: ...
@@ -62,7 +65,7 @@ class Storage(Protocol):
     def copy(self, source_key: str, target_key: str) -> None: ...
     def delete(self, key: str) -> None: ...
     def keys(self, prefix: str = "") -> list[str]: ...
-    def local_path(self, key: str): ...  # context manager yielding a Path
+    def local_path(self, key: str) -> AbstractContextManager[Path]: ...
     def presigned_url(self, key: str, mimetype: str, disposition: str) -> str | None: ...
     def staging_dir(self) -> Path: ...
 

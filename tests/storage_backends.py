@@ -39,7 +39,7 @@ class MotoServer:
     def env(self) -> dict[str, str]:
         return {**CREDENTIALS, "AWS_ENDPOINT_URL": self.endpoint}
 
-    def start(self, timeout: float = 30) -> "MotoServer":
+    def start(self, timeout: float = 30) -> MotoServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL,

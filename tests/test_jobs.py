@@ -25,9 +25,9 @@ from extensions import db
 from media.storage import get_storage
 from models.tracks import Track, TrackStatus
 from tests.conftest import require_redis
+from tests.factories import user_with_token
 from tests.storage_backends import MotoServer, both_storages, free_port, unique_prefix
 from tests.test_tracks_api import _collection, _ok, _path, _wait_ready
-from tests.factories import user_with_token
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow

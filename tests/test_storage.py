@@ -12,7 +12,15 @@ from flask import Blueprint
 
 from app import create_app
 from domain import PayloadTooLarge
-from media.storage import LocalStorage, S3Storage, StorageKeyError, StorageUnavailable, get_storage, parse_media_storage, staged_upload
+from media.storage import (
+    LocalStorage,
+    S3Storage,
+    StorageKeyError,
+    StorageUnavailable,
+    get_storage,
+    parse_media_storage,
+    staged_upload,
+)
 from media.streaming import serve_media
 from tests.storage_backends import both_storages
 
