@@ -1,10 +1,10 @@
-"""The flask CLI: users, tokens and demo content."""
+"""The flask CLI: users, tokens, demo content and the background worker."""
 from __future__ import annotations
 
 import sys
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from blueprints.accounts import services as accounts
@@ -63,6 +63,30 @@ def seed_command() -> None:
         click.echo(note)
 
 
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Exit once the queue is empty instead of waiting for more jobs.")
+@with_appcontext
+def worker_command(burst: bool) -> None:
+    """Run background jobs (track processing) from the Redis queue (REDIS_URL, JOBS_QUEUE).
+
+    Start as many as needed, on any machine that reaches the database, Redis and the storage;
+    SIGTERM lets the current job finish. Each worker also sweeps for tracks left processing.
+    """
+    import jobs
+    from blueprints.tracks import processing
+
+    app = current_app._get_current_object()
+    if not app.config.get("REDIS_URL"):
+        click.echo("Error: REDIS_URL is not set; without it background jobs run inside the web processes.", err=True)
+        sys.exit(1)
+    if burst:
+        processing.sweep(app)  # once, then drain the queue: a cron-style run
+    else:
+        processing.start_sweeper(app)
+    jobs.run_worker(app, burst=burst)
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_command)
+    app.cli.add_command(worker_command)

@@ -31,6 +31,17 @@ def _int(name: str, default: int) -> int:
         raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _media_storage(value: str | None) -> str | None:
+    """Refuse a malformed MEDIA_STORAGE at start-up rather than at the first upload."""
+    from media.storage import parse_media_storage
+
+    try:
+        parse_media_storage(value)
+    except ValueError as exc:
+        raise RuntimeError(str(exc)) from exc
+    return value or None
+
+
 def normalise_database_url(url: str) -> str:
     """Accept Heroku-style ``postgres://`` and plain ``postgresql://`` URLs.
 
@@ -63,6 +74,14 @@ def load_config(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "MEDIA_ROOT": os.environ.get("MEDIA_ROOT", str(instance / "media")),
+        # Unset: files under MEDIA_ROOT. s3://bucket/prefix: an S3-compatible bucket (endpoint and
+        # credentials from the AWS_* variables); MEDIA_ROOT then only stages uploads being received.
+        "MEDIA_STORAGE": _media_storage(os.environ.get("MEDIA_STORAGE")),
+        # With S3: downloads redirect to presigned URLs (the store serves the bytes) instead of
+        # streaming through the app; the store must then be reachable by the browsers.
+        "MEDIA_PRESIGNED_DOWNLOADS": _bool(os.environ.get("MEDIA_PRESIGNED_DOWNLOADS"), False),
+        # The RQ queue that `flask worker` runs (only with REDIS_URL).
+        "JOBS_QUEUE": os.environ.get("JOBS_QUEUE") or "themeboard",
         "SOUNDBOARD_ADMIN_TOKEN": os.environ.get("SOUNDBOARD_ADMIN_TOKEN") or None,
         "PLAYLIST_LIMIT": _int("PLAYLIST_LIMIT", 1000),
         "PLAYLIST_TRACK_LIMIT": _int("PLAYLIST_TRACK_LIMIT", 1000),

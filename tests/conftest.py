@@ -107,13 +107,38 @@ def server_database(tmp_path) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
+@pytest.fixture(scope="session")
+def moto_server():
+    """One S3-compatible server (moto) for the whole run, started on first use."""
+    from tests.storage_backends import MotoServer
+
+    server = MotoServer().start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture()
-def app_factory(tmp_path):
+def media_storage(request, monkeypatch) -> dict:
+    """The storage settings of the test's apps: the local folder, or with ``@both_storages``
+    (tests/storage_backends.py) also a prefix of its own in moto's bucket, with the AWS_*
+    variables an operator would set."""
+    if getattr(request, "param", "local") == "local":
+        return {}
+    from tests.storage_backends import unique_prefix
+
+    server = request.getfixturevalue("moto_server")
+    for name, value in server.env.items():
+        monkeypatch.setenv(name, value)
+    return {"MEDIA_STORAGE": f"s3://{server.bucket}/{unique_prefix()}"}
+
+
+@pytest.fixture()
+def app_factory(tmp_path, media_storage):
     """Build extra apps (e.g. CSRF on) that share the test database."""
     built = []
 
     def factory(**overrides):
-        application = make_app(tmp_path, **overrides)
+        application = make_app(tmp_path, **{**media_storage, **overrides})
         _prepare_schema(application)
         built.append(application)
         return application
@@ -204,11 +229,11 @@ class LiveServer:
 
 
 @pytest.fixture()
-def live_server_factory(tmp_path):
+def live_server_factory(tmp_path, media_storage):
     servers: list[LiveServer] = []
 
     def factory(**config) -> LiveServer:
-        settings = {"WTF_CSRF_ENABLED": True, "SERVER_NAME": None, "RATELIMIT_ENABLED": False}
+        settings = {"WTF_CSRF_ENABLED": True, "SERVER_NAME": None, "RATELIMIT_ENABLED": False, **media_storage}
         settings.update(config)
         app = make_app(tmp_path, **settings)
         _prepare_schema(app)

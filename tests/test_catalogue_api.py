@@ -8,8 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 from extensions import db
+from media.storage import get_storage
 from models.catalogue import Anime, Audio, Image, Studio, Video
 from tests.factories import user_with_token
+from tests.storage_backends import both_storages
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 SPEC_AUDIO = {
@@ -240,6 +242,7 @@ def test_create_update_validation(client, admin, bebop):
     assert created.status_code == 201 and created.get_json()["image"]["facet"] == "Grill"
 
 
+@both_storages
 def test_soft_delete_restore_force_delete(client, app, admin, audio_file):
     upload = client.post(
         "/api/audio", data={"file": (io.BytesIO(audio_file("ogg").read_bytes()), "my theme.ogg")}, headers=admin
@@ -265,17 +268,16 @@ def test_soft_delete_restore_force_delete(client, app, admin, audio_file):
     assert client.get("/stream/audio/my-theme.ogg").status_code == 200
 
     with app.app_context():
-        from media.storage import get_storage
-
-        stored = get_storage().path("audio/my-theme.ogg")
-    assert stored.exists()
+        assert get_storage().keys("audio/") == ["audio/my-theme.ogg"]
     gone = client.delete("/forceDelete/audio/my-theme", headers=admin)
     assert gone.get_json() == {"message": "Audio 'my-theme' was deleted."}
-    assert not stored.exists()
+    with app.app_context():
+        assert get_storage().keys("audio/") == []
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Audio)) == 0
 
 
+@both_storages
 def test_uploads_accept_only_real_audio_and_images(client, app, admin, tmp_path):
     fake = client.post("/api/audio", data={"file": (io.BytesIO(b"ID3 not really" * 100), "song.mp3")}, headers=admin)
     assert fake.status_code == 422 and "MP3" in fake.get_json()["message"]
@@ -298,6 +300,7 @@ def test_uploads_accept_only_real_audio_and_images(client, app, admin, tmp_path)
         assert staging == []
 
 
+@both_storages
 def test_stream_supports_ranges(client, admin, audio_file):
     data = audio_file("flac").read_bytes()
     client.post("/api/audio", data={"file": (io.BytesIO(data), "range.flac")}, headers=admin)

@@ -9,9 +9,11 @@ from sqlalchemy import func, select
 
 from blueprints.playlists import events, services
 from extensions import db
+from media.storage import get_storage
 from models.catalogue import Audio, Image
 from models.playlist import Playlist, PlaylistActivity
 from tests.factories import login, make_user, user_with_token
+from tests.storage_backends import both_storages
 
 SPEC_CREATE = {"name": "Best of 2023", "description": "Top anime openings and endings from 2023", "visibility": 0}
 
@@ -64,6 +66,7 @@ def test_update_with_put_and_patch(client, owner):
     assert body["name"] == "Winter 2024 Favorites" and body["visibility"] == 1
 
 
+@both_storages
 def test_delete_is_permanent_and_removes_tracks_and_images(app, client, owner):
     audio_ids = _audio(app, 2)
     playlist = _create(client, owner[1])
@@ -75,10 +78,7 @@ def test_delete_is_permanent_and_removes_tracks_and_images(app, client, owner):
 
         image = catalogue.store_image_bytes(cover("x", 32), "Cover", "playlist/x.png")
         services.set_cover(db.session.get(Playlist, _row_id(playlist["id"])), image)
-        from media.storage import get_storage
-
-        image_file = get_storage().path("images/playlist/x.png")
-    assert image_file.exists()
+        assert get_storage().keys("images/") == ["images/playlist/x.png"]
     response = client.delete(f"/api/playlist/{playlist['id']}", headers=owner[1])
     assert response.status_code == 200 and response.get_json() == {"message": "Playlist deleted successfully"}
     assert client.get(f"/api/playlist/{playlist['id']}", headers=owner[1]).status_code == 404
@@ -87,7 +87,8 @@ def test_delete_is_permanent_and_removes_tracks_and_images(app, client, owner):
 
         assert db.session.scalar(select(func.count()).select_from(PlaylistTrack)) == 0
         assert db.session.scalar(select(func.count()).select_from(Image)) == 0
-    assert not image_file.exists()
+    with app.app_context():
+        assert get_storage().keys("images/") == []
 
 
 def test_error_bodies_and_check_order(app, client, owner, stranger):

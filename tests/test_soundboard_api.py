@@ -8,8 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 from extensions import db
+from media.storage import get_storage
 from models.soundboard import Sound
 from tests.factories import login, make_user
+from tests.storage_backends import both_storages
 
 TOKEN = {"Authorization": "test-soundboard-token"}
 
@@ -29,6 +31,7 @@ def _count_sounds(app) -> int:
         return db.session.scalar(select(func.count()).select_from(Sound))
 
 
+@both_storages
 def test_upload_success_matches_the_spec(client, app, audio_file):
     response = _upload(client, audio_file)
     assert response.status_code == 200
@@ -64,6 +67,7 @@ def test_upload_errors_match_the_spec(client, app, audio_file, data, content_kin
     assert _count_sounds(app) == 0
 
 
+@both_storages
 def test_upload_rejects_taken_and_bad_filenames_and_fake_mp3(client, app, audio_file, tmp_path):
     _upload(client, audio_file)
     taken = _upload(client, audio_file)
@@ -75,7 +79,8 @@ def test_upload_rejects_taken_and_bad_filenames_and_fake_mp3(client, app, audio_
     assert disguised.get_json()["name"] == "Invalid file"
     assert _count_sounds(app) == 1
     assert list((tmp_path / "media" / ".staging").iterdir()) == []
-    assert sorted(p.name for p in (tmp_path / "media" / "sounds").iterdir()) == ["laugh.mp3"]
+    with app.app_context():
+        assert get_storage().keys() == ["sounds/laugh.mp3"]
 
 
 def test_upload_auth(client, app, audio_file):
@@ -152,7 +157,8 @@ def test_clicks_counter_statistics_and_milestones(client, app, audio_file):
     assert client.post("/api/soundboard/click", json={"type": "other"}).status_code == 400
 
 
-def test_admin_modify_delete_milestones_notification(client, app, audio_file, tmp_path):
+@both_storages
+def test_admin_modify_delete_milestones_notification(client, app, audio_file):
     _seed_sounds(client, audio_file)
     sound_id = client.get("/api/sounds?equals=5").get_json()[0]["id"]
     assert client.patch("/api/admin/sounds/modify", json={"id": sound_id, "displayname": "Renamed"}).status_code == 401
@@ -163,7 +169,8 @@ def test_admin_modify_delete_milestones_notification(client, app, audio_file, tm
     assert client.patch("/api/admin/sounds/modify", json={"id": 999}, headers=TOKEN).status_code == 404
     deleted = client.delete("/api/admin/sounds/delete", json={"id": sound_id}, headers=TOKEN)
     assert deleted.get_json() == {"code": 200, "message": "Sound successfully deleted.", "sound": modified.get_json()["sound"]}
-    assert not (tmp_path / "media" / "sounds" / "a2.mp3").exists()
+    with app.app_context():
+        assert get_storage().keys("sounds/") == ["sounds/b.mp3", "sounds/c.mp3"]  # neither a2 nor a, its name before
     assert client.delete("/api/admin/sounds/delete", json={"id": "x"}, headers=TOKEN).status_code == 400
     added = client.post("/api/admin/milestones/add", json={"count": 100}, headers=TOKEN).get_json()["milestone"]
     assert client.post("/api/admin/milestones/add", json={"count": 100}, headers=TOKEN).status_code == 400

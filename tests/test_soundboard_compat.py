@@ -20,6 +20,7 @@ from blueprints.soundboard.live import live
 from extensions import db
 from models.soundboard import DailyStatistic, Milestone, Sound, SoundboardSetting
 from tests.factories import make_user
+from tests.storage_backends import both_storages
 from tests.test_migrations import empty_database_url  # noqa: F401  (fixture)
 from version import __version__
 
@@ -125,6 +126,7 @@ def test_a_sound_without_source_is_no_source_everywhere(client, app, audio_file)
         ("Part 1/2", "part-1/2"),
     ],
 )
+@both_storages
 def test_files_are_served_at_the_url_the_client_builds(client, audio_file, source, folder):
     sound = _sound(client, audio_file, "boom", displayname="Boom", source=source)
     assert _client_url(sound) == f"/sounds/megumin/{folder}/boom.mp3"

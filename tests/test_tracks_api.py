@@ -14,8 +14,10 @@ from sqlalchemy import select, update
 
 from blueprints.tracks import processing
 from extensions import db
+from media.storage import get_storage
 from models.tracks import Track, TrackStatus
 from tests.factories import user_with_token
+from tests.storage_backends import both_storages
 
 
 @pytest.fixture()
@@ -157,6 +159,7 @@ def _with_cover(path):
     return buffer.getvalue()
 
 
+@both_storages
 @pytest.mark.parametrize("fmt", ["mp3", "ogg", "opus", "flac"])
 def test_upload_flow_with_real_audio(client, app, alice, audio_file, fmt):
     collection_id = _collection(client, alice)
@@ -182,6 +185,7 @@ def test_upload_flow_with_real_audio(client, app, alice, audio_file, fmt):
     assert client.get(_path(track["stream_url"])).data == data
 
 
+@both_storages
 def test_cover_upload_and_colour(client, app, alice, audio_file):
     collection_id = _collection(client, alice)
     created = _ok(client.post("/v1/track", json={"collection_id": collection_id, "file_name": "x.flac"}, headers=alice))
@@ -253,15 +257,17 @@ def test_stuck_processing_track_is_recovered_by_the_sweep(client, app, alice, au
     assert _wait_ready(client, alice, created["track_id"], app)["status"] == "ready"
 
 
-def test_deleting_removes_files(client, app, alice, audio_file, tmp_path):
+@both_storages
+def test_deleting_removes_files(client, app, alice, audio_file):
     collection_id = _collection(client, alice)
     created = _ok(client.post("/v1/track", json={"collection_id": collection_id, "file_name": "x.flac"}, headers=alice))
     client.put(_path(created["track_upload"]["upload_url"]), data=audio_file("flac").read_bytes())
     _wait_ready(client, alice, created["track_id"], app)
-    folder = tmp_path / "media" / "tracks" / created["track_id"]
-    assert any(folder.iterdir())
+    with app.app_context():
+        assert get_storage().keys(f"tracks/{created['track_id']}/") == [f"tracks/{created['track_id']}/audio.flac"]
     _ok(client.delete(f"/v1/collection/{collection_id}", headers=alice))
-    assert not any(folder.iterdir())
+    with app.app_context():
+        assert get_storage().keys("tracks/") == []
 
 
 def test_pages_and_embed(client, app, alice, audio_file):

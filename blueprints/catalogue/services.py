@@ -297,7 +297,7 @@ def force_delete(resource: CatalogueResource, instance) -> None:
 
 
 def upload_audio(stream, original_name: str | None, basename: str | None = None) -> Audio:
-    """Store a real MP3/Ogg/FLAC upload: inspected, committed, then moved into MEDIA_ROOT."""
+    """Store a real MP3/Ogg/FLAC upload: inspected, committed, then moved into the storage."""
     wanted = (basename or PurePosixPath(original_name or "").stem or "").strip()
     wanted = re.sub(r"[^A-Za-z0-9_.\-]+", "-", wanted).strip("-.") or f"audio-{uuid.uuid4().hex[:8]}"
     validate(AUDIO, {"basename": wanted}, partial=True)  # taken or malformed: fail before reading the body
@@ -357,7 +357,8 @@ def thumbnail_key(image: Image, width: int) -> str:
     key = f"thumbs/{width}/{image.path}"
     storage = get_storage()
     if not storage.exists(key):
-        storage.put_bytes(run_off_loop(_resized, storage.path(f"images/{image.path}"), width), key)
+        with storage.local_path(f"images/{image.path}") as original:
+            storage.put_bytes(run_off_loop(_resized, original, width), key)
     return key
 
 

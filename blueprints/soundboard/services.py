@@ -237,20 +237,24 @@ def modify_sound(data: Mapping[str, Any]) -> Sound:
         raise bad_request("At least one property to modify must be provided.", "Invalid parameters")
     if "theme" in data:
         sound.theme = _parse_theme(data["theme"])
+    renamed_from = None
     if filename and filename != sound.filename:
-        storage = get_storage()
-        old_key = storage_key(sound.filename)
+        renamed_from = storage_key(sound.filename)
         sound.filename = filename
         db.session.flush()
-        if storage.exists(old_key):
-            storage.put_file(storage.path(old_key), storage_key(filename))
     if "displayname" in data:
         sound.displayname = _optional_text(data["displayname"], 128)
     if "source" in data:
         sound.source = _source(data["source"])
     if count is not None:
         sound.count = count
+    storage = get_storage()
+    # Copied before the commit, the old file removed after it: the row always names a stored file.
+    if renamed_from is not None and storage.exists(renamed_from):
+        storage.copy(renamed_from, storage_key(sound.filename))
     db.session.commit()
+    if renamed_from is not None:
+        storage.delete(renamed_from)
     return sound
 
 

@@ -1,18 +1,21 @@
 """Background processing of uploaded tracks, durable across restarts.
 
 The upload request already decoded the file once (inspection, duration, waveform peaks) and left
-the track ``processing``. What remains (the embedded cover, the player colour) runs on a small
-pool (its CPU work on real threads, off gevent's event loop) so the web worker answers as soon as the upload is accepted. The state lives in the
-database: a job claims a track by setting ``claimed_at`` in one atomic UPDATE; a sweep at start-up
-and every ``TRACKS_SWEEP_SECONDS`` re-queues tracks whose claim is older than the lease, so a
-track never stays ``processing`` after a crash, and several workers never process one track twice.
+the track ``processing``. What remains (the embedded cover, the player colour) runs as a
+background job (``jobs.submit``: on RQ with ``REDIS_URL``, run by ``flask worker``; else on a
+small pool in the web process, its CPU work off gevent's event loop), so the upload is answered
+as soon as it is accepted. The state lives in the database: a job claims a track by setting
+``claimed_at`` in one atomic UPDATE, and commits its result only while that claim is still its
+own; a sweep at start-up and every ``TRACKS_SWEEP_SECONDS`` re-queues tracks whose claim is
+older than the lease, so a track never stays ``processing`` after a crash, and no track is ever
+processed to completion twice.
 """
 from __future__ import annotations
 
 import io
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask, current_app
@@ -20,6 +23,7 @@ from mutagen import File as MutagenFile
 from PIL import Image as PILImage
 from sqlalchemy import or_, select, update
 
+import jobs
 from concurrency import run_off_loop
 from extensions import db
 from media.inspection import _embedded_cover
@@ -28,25 +32,23 @@ from models.tracks import Track, TrackStatus
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
-_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="track-processing")
 _started: set[int] = set()
 _lock = threading.Lock()
 
 
-def enqueue(app: Flask, track_id) -> None:
-    _executor.submit(_run_in_app, app, track_id)
+def enqueue(app: Flask, track_id, unless_queued: bool = False) -> None:
+    # A job may not outlive its lease: past it, the sweep hands the track to another worker.
+    lease = int(app.config["TRACKS_PROCESSING_LEASE_SECONDS"])
+    jobs.submit(app, run_job, str(track_id), job_id=f"track-{track_id}", timeout=lease, unless_queued=unless_queued)
 
 
-def _run_in_app(app: Flask, track_id) -> None:
-    with app.app_context():
-        try:
-            process_track(track_id)
-        except Exception:  # noqa: BLE001 - the sweep retries; the track records the failure
-            log.exception("Processing track %s failed", track_id)
-            db.session.rollback()
+def run_job(track_id: str) -> None:
+    """The queued job (JSON arguments only), run inside an app context."""
+    process_track(uuid.UUID(track_id))
 
 
-def _claim(track_id) -> bool:
+def _claim(track_id) -> int | None:
+    """Take the track for one attempt; returns the attempt's number, the claim's fencing token."""
     lease = timedelta(seconds=current_app.config["TRACKS_PROCESSING_LEASE_SECONDS"])
     now = datetime.now(UTC)
     claimed = db.session.execute(
@@ -55,36 +57,50 @@ def _claim(track_id) -> bool:
         .values(claimed_at=now, processing_attempts=Track.processing_attempts + 1)
     ).rowcount
     db.session.commit()
-    return bool(claimed)
+    if not claimed:
+        return None
+    return db.session.scalar(select(Track.processing_attempts).where(Track.id == track_id))
 
 
 def process_track(track_id) -> None:
-    if not _claim(track_id):
+    attempt = _claim(track_id)
+    if attempt is None:
         return  # another worker has it, or it is no longer processing
     track = db.session.get(Track, track_id, populate_existing=True)
     storage = get_storage()
     if track.audio_key is None or not storage.exists(track.audio_key):
-        _fail(track, "The uploaded audio file is missing.")
+        _finish(track.id, attempt, status=TrackStatus.error, error_reason="The uploaded audio file is missing.")
         return
-    if track.processing_attempts > MAX_ATTEMPTS:
-        _fail(track, "Processing failed repeatedly.")
+    if attempt > MAX_ATTEMPTS:
+        _finish(track.id, attempt, status=TrackStatus.error, error_reason="Processing failed repeatedly.")
         return
+    result: dict = {}
+    cover_key = track.cover_key
     if track.uploaded_cover_key is None and track.embedded_cover_key is None:
-        cover, mimetype = run_off_loop(lambda path: _embedded_cover(MutagenFile(path)), storage.path(track.audio_key))
+        with storage.local_path(track.audio_key) as audio_path:
+            cover, mimetype = run_off_loop(lambda path: _embedded_cover(MutagenFile(path)), audio_path)
         if cover:
             extension = {"image/png": "png", "image/webp": "webp", "image/gif": "gif"}.get(mimetype or "", "jpg")
-            key = f"tracks/{track.id}/cover-embedded.{extension}"
-            storage.put_bytes(cover, key)
-            track.embedded_cover_key, track.embedded_cover_mimetype = key, mimetype or "image/jpeg"
-            track.cover_key, track.cover_mimetype = key, track.embedded_cover_mimetype
-    track.cover_color = run_off_loop(_dominant_color, storage.path(track.cover_key).read_bytes()) if track.cover_key else None
-    track.status, track.claimed_at, track.error_reason = TrackStatus.ready, None, None
-    db.session.commit()
+            cover_key = f"tracks/{track.id}/cover-embedded.{extension}"
+            storage.put_bytes(cover, cover_key)  # the same key and bytes if a retry writes it again
+            result |= {"embedded_cover_key": cover_key, "embedded_cover_mimetype": mimetype or "image/jpeg"}
+            result |= {"cover_key": cover_key, "cover_mimetype": mimetype or "image/jpeg"}
+    result["cover_color"] = run_off_loop(_dominant_color, storage.read_bytes(cover_key)) if cover_key else None
+    _finish(track.id, attempt, status=TrackStatus.ready, error_reason=None, **result)
 
 
-def _fail(track: Track, reason: str) -> None:
-    track.status, track.error_reason, track.claimed_at = TrackStatus.error, reason, None
+def _finish(track_id, attempt: int, **values) -> None:
+    """Commit the outcome only if this attempt still holds the claim: a worker that outlived its
+    lease (paused, partitioned) finds its track taken over and leaves the newer attempt's result."""
+    db.session.rollback()
+    finished = db.session.execute(
+        update(Track)
+        .where(Track.id == track_id, Track.status == TrackStatus.processing, Track.processing_attempts == attempt)
+        .values(claimed_at=None, **values)
+    ).rowcount
     db.session.commit()
+    if not finished:
+        log.warning("Track %s: attempt %s lost its claim; its result is dropped", track_id, attempt)
 
 
 def _dominant_color(image_bytes: bytes) -> str | None:
@@ -110,7 +126,7 @@ def _dominant_color(image_bytes: bytes) -> str | None:
 def derive_cover_color(track_id) -> None:
     track = db.session.get(Track, track_id, populate_existing=True)
     if track is not None and track.cover_key:
-        track.cover_color = run_off_loop(_dominant_color, get_storage().path(track.cover_key).read_bytes())
+        track.cover_color = run_off_loop(_dominant_color, get_storage().read_bytes(track.cover_key))
         db.session.commit()
 
 
@@ -126,12 +142,13 @@ def sweep(app: Flask) -> int:
         )
         db.session.remove()
     for track_id in ids:
-        enqueue(app, track_id)
+        enqueue(app, track_id, unless_queued=True)
+    jobs.warn_if_unattended(app)
     return len(ids)
 
 
 def start_sweeper(app: Flask) -> None:
-    """Once per process: sweep now, then periodically."""
+    """Once per process (web or ``flask worker``): sweep now, then periodically."""
     with _lock:
         if id(app) in _started or app.config.get("TESTING"):
             return
