@@ -120,9 +120,8 @@ def _public(paths: dict) -> None:
                                        [MILESTONE_EXAMPLE]),
     }
     for url, (operation_id, summary_text, schema, parameters, example) in public.items():
-        codes = (400,) if any(p["name"] in ("from", "equals") for p in parameters) else ()
         add(paths, url, "get", operation(
-            operation_id, summary_text, TAG, {"200": json_response(schema, example=example), **error_responses(ERROR, *codes)}, parameters=parameters,
+            operation_id, summary_text, TAG, {"200": json_response(schema, example=example), **error_responses(ERROR, 400)}, parameters=parameters,
         ))
     add(paths, "/api/soundboard/click", "post", operation(
         "sb_click", "Count a click: the big button (click) or a sound on the board (sbClick); rate limited per address", TAG,
@@ -188,26 +187,26 @@ def _admin(paths: dict) -> None:
     deleted_milestone = _done(MESSAGES["milestone_delete"], milestone=ref("Milestone"))
     admin = (
         ("/api/admin/sounds/modify", "patch", "sb_sound_modify", "Change any of a sound's fields", json_body(sound_modify, form=True),
-         _done(MESSAGES["modify"], sound=ref("Sound")), [], (400, 404, 413)),
+         _done(MESSAGES["modify"], sound=ref("Sound")), [], (404, 413)),
         ("/api/admin/sounds/delete", "delete", "sb_sound_delete", "Delete a sound (id in the body, or in the query without a body); answers with it",
-         json_body(by_id, required=False, form=True), deleted_sound, [query("id", ID)], (400, 404, 413)),
+         json_body(by_id, required=False, form=True), deleted_sound, [query("id", ID)], (404, 413)),
         ("/api/admin/milestones/add", "post", "sb_milestone_add", "Add a milestone (not reached unless said so)",
-         json_body(_object(milestone_fields, ["count"]), form=True, example={"count": "10000"}), _done(MESSAGES["milestone_add"], milestone=ref("Milestone")), [], (400, 413)),
+         json_body(_object(milestone_fields, ["count"]), form=True, example={"count": "10000"}), _done(MESSAGES["milestone_add"], milestone=ref("Milestone")), [], (413,)),
         ("/api/admin/milestones/modify", "patch", "sb_milestone_modify", "Change any of a milestone's fields",
          json_body(_object({"id": _number(ID), **milestone_fields}, ["id"]), form=True, example={"id": "3", "reached": "1"}),
-         _done(MESSAGES["milestone_modify"], milestone=ref("Milestone")), [], (400, 404, 413)),
+         _done(MESSAGES["milestone_modify"], milestone=ref("Milestone")), [], (404, 413)),
         ("/api/admin/milestones/delete", "delete", "sb_milestone_delete", "Delete a milestone (id in the body, or in the query without a body); answers with it",
-         json_body(by_id, required=False, form=True), deleted_milestone, [query("id", ID)], (400, 404, 413)),
+         json_body(by_id, required=False, form=True), deleted_milestone, [query("id", ID)], (404, 413)),
         ("/api/admin/notification", "post", "sb_notification", "Show a notification on every open soundboard page for duration seconds",
          json_body(notification, form=True, example={"text": "Explosion!", "duration": "5"}),
-         _done(MESSAGES["notification"], notification=_object({"text": notification["properties"]["text"], "duration": {"type": "integer"}})), [], (400, 413)),
+         _done(MESSAGES["notification"], notification=_object({"text": notification["properties"]["text"], "duration": {"type": "integer"}})), [], (413,)),
         ("/api/admin/logout", "get", "sb_logout", "End the session of /api/login (an account's own login stays)", None, _done(MESSAGES["logout"]), [], ()),
         ("/api/admin/database/save", "get", "sb_database_save", "Save the counts (every click is committed already: nothing to do)", None, _done(MESSAGES["save"]), [], ()),
         ("/api/admin/config", "get", "sb_config", "The live settings in force (-1: no limit)", None, ref("SoundboardConfig"), [], ()),
     )
     for url, method, operation_id, summary, body, result, parameters, codes in admin:
         add(paths, url, method, operation(
-            operation_id, summary, TAG, {"200": json_response(result), **error_responses(ERROR, 401, 403, *codes)},
+            operation_id, summary, TAG, {"200": json_response(result), **error_responses(ERROR, 400, 401, 403, *codes)},
             parameters=parameters, body=body, security=SOUNDBOARD_ADMIN,
         ))
     for name, (setting, field, message) in CONFIG_ROUTES.items():
