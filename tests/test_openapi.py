@@ -31,8 +31,8 @@ def test_the_document_is_valid_openapi_3_1(document):
 def _json_routes(app) -> set[tuple[str, str]]:
     routes = set()
     for rule in app.url_map.iter_rules():
-        if rule.rule in UNDOCUMENTED or not (family_for(rule.rule) or rule.rule in SERVICE_ROUTES):
-            continue
+        if rule.websocket or rule.rule in UNDOCUMENTED or not (family_for(rule.rule) or rule.rule in SERVICE_ROUTES):
+            continue  # a WebSocket (/ws, /) speaks its own protocol, not JSON over HTTP
         routes |= {(url, method.lower()) for url in _document_urls(rule.rule) for method in rule.methods & HTTP_METHODS}
     return routes
 
