@@ -204,6 +204,19 @@ def test_unstorable_characters_in_forms(app, client, tokens):
     assert_caller_format(upload, "/api/audio", {422})
 
 
+@pytest.mark.parametrize("part", ["name=\"a\\\"", "filename=\"a.mp3\""])  # an unterminated name, no name at all
+def test_a_form_part_without_a_readable_name(client, tokens, part):
+    boundary = "b0undary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; {part}\r\n\r\nvalue\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="filename"\r\n\r\nlaugh\r\n--{boundary}--\r\n'
+    )
+    for path, headers in (("/api/admin/sounds/upload", SOUNDBOARD_TOKEN), ("/api/audio", tokens["admin"]), ("/v1/collection", tokens["user"])):
+        response = client.post(path, data=body, content_type=f"multipart/form-data; boundary={boundary}", headers=headers)
+        assert_caller_format(response, path, {400, 422})
+        assert b"must have a name" in response.data, path
+
+
 # --- bodies over the upload limit --------------------------------------------------------------
 
 

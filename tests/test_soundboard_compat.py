@@ -272,6 +272,27 @@ def test_milestone_errors_match_the_original(client, audio_file):
     assert client.get("/api/statistics/milestones").get_json() == [first]
 
 
+def test_ids_beyond_the_id_column_name_nothing_on_every_database(client, audio_file):
+    """PostgreSQL refuses such a value outright ("integer out of range"), SQLite finds no row: both
+    answer as for any id that names nothing."""
+    sound = _sound(client, audio_file, "boom", displayname="Boom", source="Season 1")
+    milestone = client.post("/api/admin/milestones/add", json={"count": 100, "sound_id": sound["id"]}, headers=TOKEN).get_json()["milestone"]
+    beyond = 2**31  # fits in 64 bits, not in an id column
+    for value in (beyond, str(beyond), -beyond, 2**63 - 1):
+        _error(client.patch("/api/admin/sounds/modify", json={"id": value, "displayname": "x"}, headers=TOKEN), 404, "Invalid sound", "Sound not found.")
+        _error(client.patch("/api/admin/sounds/modify", json={"id": value, "filename": "boom"}, headers=TOKEN), 400, "Invalid filename", "Sound filename already in use.")
+        _error(client.delete("/api/admin/sounds/delete", json={"id": value}, headers=TOKEN), 404, "Invalid sound", "Sound not found.")
+        _error(client.delete(f"/api/admin/sounds/delete?id={value}", headers=TOKEN), 404, "Invalid sound", "Sound not found.")
+        _error(client.patch("/api/admin/milestones/modify", json={"id": value, "count": 5}, headers=TOKEN), 404, "Invalid milestone", "Milestone not found.")
+        _error(client.delete("/api/admin/milestones/delete", json={"id": value}, headers=TOKEN), 404, "Invalid milestone", "Milestone not found.")
+        _error(client.post("/api/admin/milestones/add", json={"count": 5, "sound_id": value}, headers=TOKEN), 400, "Invalid sound", "Sound ID must match a sound on the site.")
+        _error(client.patch("/api/admin/milestones/modify", json={"id": milestone["id"], "sound_id": value}, headers=TOKEN), 400, "Invalid sound", "Sound ID must match a sound on the site.")
+        listed = client.get(f"/api/statistics/milestones?sound_id={value}")
+        assert listed.status_code == 200 and listed.get_json() == []
+    assert client.get("/api/sounds").get_json() == [sound]
+    assert client.get("/api/statistics/milestones").get_json() == [milestone]
+
+
 # --- 5. login, logout, config ----------------------------------------------------------------
 
 

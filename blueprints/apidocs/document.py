@@ -15,7 +15,11 @@ DESCRIPTION = """Three API families, each with its own error format:
   and anything invalid answers 422.
 * **Tracks v1** under `/v1/`: every body has `ok` and `api_request_id` (also the `X-Api-Request-Id`
   header); errors `{"ok": false, "message", "api_request_id"}`, validation errors are 400.
-* **Soundboard** (compatible with the original): errors `{"code", "name", "message"}`.
+* **Soundboard** (answering as megumin.love's server does): errors `{"code", "name", "message"}`,
+  validation errors are 400, and a path under its prefixes that names no endpoint answers 404
+  `{"code": 404, "name": "Invalid route", "message": "Endpoint not found."}`. Its admin routes take
+  the raw `SOUNDBOARD_ADMIN_TOKEN`, the session of `POST /api/login`, or an admin's account (403
+  for other accounts). Pages click and hear of clicks over the WebSocket at `/ws` (or `/`).
 
 Authenticate with `Authorization: Bearer <token>` (tokens are made on the Settings page). A
 database that cannot be reached answers 503 with `Retry-After`, in the family's format."""

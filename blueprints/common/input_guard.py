@@ -125,8 +125,11 @@ class GuardedRequest(Request):
 # --- arguments, path parameters, forms -------------------------------------------------------
 
 
-def _first_bad(pairs: Iterable[tuple[str, Any]]) -> str | None:
+def _first_bad(pairs: Iterable[tuple[str | None, Any]]) -> str | None:
     for key, value in pairs:
+        if key is None:
+            # Werkzeug files a multipart part whose name it cannot read under None.
+            raise ValidationFailed({"body": ["Every form field must have a name."]})
         if unstorable_text(key) or (isinstance(value, str) and unstorable_text(value)):
             return key
     return None

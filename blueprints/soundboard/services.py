@@ -17,6 +17,7 @@ from sqlalchemy import delete, extract, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from blueprints.common.input_guard import ID_MAX
 from domain import DomainError
 from extensions import db
 from media.inspection import inspect_audio
@@ -83,6 +84,16 @@ def parse_integer(value: Any) -> int | None:
     else:
         return None
     return number if -INT64_MAX <= number <= INT64_MAX else None
+
+
+def _fits_id(number: int) -> bool:
+    """Whether an id column can hold it: one beyond names no row, and PostgreSQL would refuse the
+    value itself where SQLite finds nothing, so it is never sent to the database."""
+    return -ID_MAX <= number <= ID_MAX
+
+
+def _by_id(model, row_id: int):
+    return db.session.get(model, row_id) if _fits_id(row_id) else None
 
 
 def _insert(dialect_name: str):
@@ -204,7 +215,7 @@ def find_sound(raw_id: Any) -> Sound:
     sound_id = parse_integer(raw_id)
     if sound_id is None:
         raise bad_request("Sound ID must be an integer.", "Invalid sound")
-    sound = db.session.get(Sound, sound_id)
+    sound = _by_id(Sound, sound_id)
     if sound is None:
         raise SoundboardError(404, "Invalid sound", "Sound not found.")
     return sound
@@ -223,7 +234,7 @@ def modify_sound(data: Mapping[str, Any]) -> Sound:
         if not FILENAME.match(filename):
             raise bad_request("Filename may only contain letters, digits, - and _ (at most 64).", "Invalid filename")
         in_use = select(Sound.id).where(Sound.filename == filename)
-        if (target_id := parse_integer(data.get("id"))) is not None:
+        if (target_id := parse_integer(data.get("id"))) is not None and _fits_id(target_id):
             in_use = in_use.where(Sound.id != target_id)
         if db.session.scalar(in_use) is not None:
             raise bad_request("Sound filename already in use.", "Invalid filename")
@@ -535,6 +546,8 @@ def milestone_list(args: Mapping[str, str]) -> list[Milestone]:
         statement = statement.where(Milestone.reached.is_(reached == 1))
     sound_id = parse_integer(args.get("sound_id"))
     if sound_id is not None:
+        if not _fits_id(sound_id):
+            return []
         statement = statement.where(Milestone.sound_id == sound_id)
     return list(db.session.scalars(statement))
 
@@ -570,7 +583,7 @@ def _milestone_input(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _check_sound(given: Mapping[str, Any]) -> None:
-    if given.get("sound_id") is not None and db.session.get(Sound, given["sound_id"]) is None:
+    if given.get("sound_id") is not None and _by_id(Sound, given["sound_id"]) is None:
         raise bad_request("Sound ID must match a sound on the site.", "Invalid sound")
 
 
@@ -588,7 +601,7 @@ def _moment(raw: Any) -> datetime:
 def _find_milestone(given: Mapping[str, Any]) -> Milestone:
     if not given.get("id"):
         raise bad_request("Milestone ID must be provided.", "Invalid milestone")
-    milestone = db.session.get(Milestone, given["id"])
+    milestone = _by_id(Milestone, given["id"])
     if milestone is None:
         raise SoundboardError(404, "Invalid milestone", "Milestone not found.")
     return milestone
