@@ -185,7 +185,9 @@ class ClickCounter:
             if not self._bump_counter.run(cursor, clicked=click.sound_filename, times=click.times).rowcount:
                 return None
         elif self._bump_sound.run(cursor, clicked=click.sound_filename, times=click.times).rowcount:
-            sound_counts[click.sound_filename] = self._read_sound.run(cursor, clicked=click.sound_filename).fetchone()[0]
+            row = self._read_sound.run(cursor, clicked=click.sound_filename).fetchone()
+            if row is not None:  # deleted between the two statements: counted, its count gone with it
+                sound_counts[click.sound_filename] = row[0]
         else:
             return None
         return self._read_counter.run(cursor).fetchone()[0], sound_counts
