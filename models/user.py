@@ -40,7 +40,7 @@ class User(UserMixin, TimestampMixin, Base):
         """What Flask-Login keeps in the cookie: the login session's key, never the user id, so that
         deleting that session's row on the server ends it (Flask-Login's alternative-token pattern)."""
         if not self.login_session_key:
-            raise NotImplementedError("Start a login session (accounts.services.start_session) before login_user().")
+            raise RuntimeError("Start a login session (accounts.services.start_session) before login_user().")
         return self.login_session_key
 
     def set_password(self, password: str) -> None:

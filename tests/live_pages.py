@@ -67,6 +67,14 @@ async def read_frames(page: Page, keep_messages: bool = False) -> None:
         page.closed = True
 
 
+def close_pages(pages: list[Page], readers: list[asyncio.Future]) -> None:
+    """Hangs up every page and stops reading them."""
+    for page in pages:
+        page.writer.close()
+    for reader in readers:
+        reader.cancel()
+
+
 def send_frame(page: Page, opcode: int, payload: bytes) -> None:
     """A masked client frame (RFC 6455 requires clients to mask)."""
     mask = os.urandom(4)

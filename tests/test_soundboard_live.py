@@ -21,7 +21,7 @@ from blueprints.soundboard.live import live
 from config import normalise_database_url
 from models.soundboard import Sound
 from tests.conftest import require_redis
-from tests.live_pages import open_page, read_frames, run_pages, send_json
+from tests.live_pages import close_pages, open_page, read_frames, run_pages, send_json
 from tests.servers import Gunicorn
 
 TOKEN = {"Authorization": "test-soundboard-token"}
@@ -374,10 +374,7 @@ def test_a_gevent_worker_holds_hundreds_of_pages_and_updates_them_all(tmp_path, 
         while time.perf_counter() - clicked < 3 and not all(page.counter == 5 for page in pages):
             await asyncio.sleep(0.02)
         reached = time.perf_counter() - clicked
-        for page in pages:
-            page.writer.close()
-        for reader in readers:
-            reader.cancel()
+        close_pages(pages, readers)
         return pages, latencies, reached
 
     try:
@@ -403,10 +400,7 @@ def test_the_per_address_page_limit_is_shared_by_every_worker(tmp_path, server_d
         await asyncio.sleep(1.0)
         still_open = sum(1 for page in pages if not page.closed)
         codes = sorted(page.close_code for page in pages if page.closed)
-        for page in pages:
-            page.writer.close()
-        for reader in readers:
-            reader.cancel()
+        close_pages(pages, readers)
         return still_open, codes
 
     try:

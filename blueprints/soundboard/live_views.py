@@ -141,7 +141,3 @@ def _handle(state: Live, subscription, address: str, burst: list) -> None:
         if result is not None:
             for message in state.acknowledgement(result):
                 subscription.send(message)
-
-
-def register_live(app) -> None:
-    app.register_blueprint(bp)
