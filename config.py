@@ -33,6 +33,16 @@ def _int(name: str, default: int) -> int:
         raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be a number, got {raw!r}") from exc
+
+
 def _media_storage(value: str | None) -> str | None:
     """Refuse a malformed MEDIA_STORAGE at start-up rather than at the first upload."""
     from media.storage import parse_media_storage
@@ -102,11 +112,17 @@ def load_config(instance_path: str) -> dict:
         "ALLOW_PLAYLIST_MANAGEMENT": _bool(os.environ.get("ALLOW_PLAYLIST_MANAGEMENT"), True),
         "MAX_UPLOAD_MB": _int("MAX_UPLOAD_MB", 50),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        # Seconds a Redis call may take before the caller falls back to this process (redis_link.py).
+        "REDIS_CONNECT_TIMEOUT": _float("REDIS_CONNECT_TIMEOUT", 1.0),
+        "REDIS_SOCKET_TIMEOUT": _float("REDIS_SOCKET_TIMEOUT", 1.0),
         "SOUNDBOARD_CHANNEL": os.environ.get("SOUNDBOARD_CHANNEL", "themeboard:soundboard"),
         "API_CACHE_DISABLED": _bool(os.environ.get("API_CACHE_DISABLED"), False),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI")
         or os.environ.get("REDIS_URL")
         or "memory://",
+        # Redis down: Flask-Limiter counts in this process's memory until its storage answers
+        # again (with REDIS_*_TIMEOUT as its socket timeouts: blueprints/common/rate_limits.py).
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "CLICK_RATE_LIMIT": os.environ.get("CLICK_RATE_LIMIT", "20/second"),
         # Flask-Limiter (blueprints/common/rate_limits.py); "off" disables one of them.
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600/minute"),
