@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 import uuid
 
@@ -354,3 +355,73 @@ def test_gunicorn_workers_keep_counting_through_a_redis_outage(tmp_path, server_
         assert requests.get(f"{server.url}/api/counter", timeout=5).json() == {"counter": counter}
     finally:
         server.stop()
+
+
+def test_database_timeouts_reach_the_server(faulty_db_app):
+    """The configured bounds are the ones the server and the driver apply (DATABASE_* = 1 here)."""
+    app, _ = faulty_db_app
+    from sqlalchemy import text
+
+    from extensions import db
+
+    with app.app_context():
+        assert db.session.execute(text("SHOW statement_timeout")).scalar() == "1s"
+        with pytest.raises(Exception) as raised:
+            db.session.execute(text("SELECT pg_sleep(3)"))
+        db.session.rollback()
+    from blueprints.common.errors import database_unavailable
+
+    assert database_unavailable(raised.value)  # a statement past the limit answers 503, not 500
+
+
+def test_statement_timeout_keeps_the_options_a_url_sets(monkeypatch):
+    monkeypatch.setenv("DATABASE_STATEMENT_TIMEOUT", "7")
+    options = database_engine_options("postgresql+psycopg://u@h/db?options=-csearch_path%3Dx")
+    assert options["connect_args"]["options"] == "-csearch_path=x -c statement_timeout=7000"
+    monkeypatch.setenv("DATABASE_STATEMENT_TIMEOUT", "0")
+    assert "options" not in database_engine_options("postgresql+psycopg://u@h/db")["connect_args"]
+    assert "connect_args" not in database_engine_options("sqlite:///x.db")  # SQLite keeps its lock wait only
+
+
+@pytest.mark.slow
+def test_gunicorn_serves_ping_and_503s_while_the_database_is_silent(tmp_path, server_database):
+    """The production worker (gevent): a silent database holds no worker hostage."""
+    if not TEST_DATABASE_URL:
+        pytest.skip("PostgreSQL faults need TEST_DATABASE_URL")
+    url = make_url(server_database)
+    with FaultProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
+        env = _server_env(
+            tmp_path, _through(proxy, server_database),
+            DATABASE_CONNECT_TIMEOUT="2", DATABASE_STATEMENT_TIMEOUT="1", DATABASE_POOL_TIMEOUT="2",
+        )
+        server = Gunicorn(env, workers=1)
+        server.migrate()
+        server.start()
+        try:
+            assert requests.get(f"{server.url}/api/anime", timeout=5).status_code == 200
+            proxy.mode = "blackhole"
+            results: list[tuple[int, float]] = []
+
+            def call(path: str) -> None:
+                started = time.monotonic()
+                response = requests.get(f"{server.url}{path}", timeout=30)
+                results.append((response.status_code, time.monotonic() - started))
+
+            callers = [threading.Thread(target=call, args=(path,)) for path in ("/api/anime", "/api/counter", "/audio") * 4]
+            for caller in callers:
+                caller.start()
+            time.sleep(0.5)
+            started = time.monotonic()
+            assert requests.get(f"{server.url}/ping", timeout=5).json() == {"pong": True}
+            assert time.monotonic() - started < 1.0  # while twelve requests wait on the database
+            for caller in callers:
+                caller.join(timeout=30)
+            assert [status for status, _ in results] == [503] * len(callers), results
+            assert max(seconds for _, seconds in results) < 15, results
+            proxy.mode = "pass"
+            deadline = time.time() + 10
+            while requests.get(f"{server.url}/api/anime", timeout=10).status_code != 200:
+                assert time.time() < deadline
+                time.sleep(0.2)
+        finally:
+            server.stop()
