@@ -425,3 +425,34 @@ def test_gunicorn_serves_ping_and_503s_while_the_database_is_silent(tmp_path, se
                 time.sleep(0.2)
         finally:
             server.stop()
+
+
+# --- media storage (required) ------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["refuse", "blackhole"])
+def test_healthz_says_down_when_the_object_store_is_cut(tmp_path, moto_server, monkeypatch, mode):
+    from tests.storage_backends import unique_prefix
+
+    with FaultProxy("127.0.0.1", moto_server.port) as proxy:
+        for name, value in moto_server.env.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{proxy.port}")
+        app = make_app(tmp_path, MEDIA_STORAGE=f"s3://{moto_server.bucket}/{unique_prefix()}")
+        _prepare_schema(app)
+        client = app.test_client()
+        report = client.get("/healthz")
+        assert report.status_code == 200 and report.get_json()["checks"]["storage"]["status"] == "ok"
+        proxy.mode = mode
+        proxy.close_connections()
+        started = time.monotonic()
+        report = client.get("/healthz")
+        assert time.monotonic() - started < 10  # not the storage's own minute-long read timeout
+        body = report.get_json()
+        assert report.status_code == 503 and int(report.headers["Retry-After"]) > 0
+        assert body["status"] == "down" and body["checks"]["storage"]["status"] == "down"
+        assert body["checks"]["database"]["status"] == "ok"
+        proxy.mode = "pass"
+        assert client.get("/healthz").status_code == 200
+        _empty_tables(app)

@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from blueprints.common.errors import database_unavailable
 from extensions import db
-from media.storage import LocalStorage, get_storage
+from media.storage import LocalStorage, S3Storage, get_storage
 from redis_link import app_link
 
 log = logging.getLogger(__name__)
@@ -46,14 +46,39 @@ def check_database() -> dict[str, Any]:
             pass
 
 
-def check_storage() -> dict[str, Any]:
+def _s3_probe(app: Flask, storage: S3Storage):
+    """A client like the storage's own but quick to give up: a silent store must not hold the
+    health check for the storage's minute-long read timeout and its retries."""
+    from botocore.config import Config
+
+    probe = app.extensions.get("health_s3_probe")
+    if probe is None:
+        meta = storage.client.meta
+        quick = meta.config.merge(Config(connect_timeout=2, read_timeout=2, retries={"mode": "standard", "max_attempts": 1}))
+        probe = boto3_session().client("s3", endpoint_url=meta.endpoint_url, region_name=meta.region_name, config=quick)
+        app.extensions["health_s3_probe"] = probe
+    return probe
+
+
+def boto3_session():
+    import boto3
+
+    return boto3.session.Session()
+
+
+def check_storage(app: Flask) -> dict[str, Any]:
     try:
         storage = get_storage()
         if isinstance(storage, LocalStorage):
             if not (storage.root.is_dir() and os.access(storage.root, os.W_OK | os.X_OK)):
                 return {"status": "down", "error": "MEDIA_ROOT is missing or not writable"}
-        else:
-            storage.stat(STORAGE_PROBE_KEY)
+            return {"status": "ok"}
+        key = f"{storage.prefix}/{STORAGE_PROBE_KEY}" if storage.prefix else STORAGE_PROBE_KEY
+        try:
+            _s3_probe(app, storage).head_object(Bucket=storage.bucket, Key=key)
+        except Exception as error:  # noqa: BLE001
+            if not S3Storage._missing(error):  # "no such key" is the store answering
+                raise
         return {"status": "ok"}
     except Exception as error:  # noqa: BLE001
         log.warning("Health check: the media storage failed: %s", error)
@@ -94,7 +119,7 @@ def check_queue(app: Flask) -> dict[str, Any]:
 def health_report(app: Flask) -> tuple[dict[str, Any], int]:
     checks = {
         "database": _timed(check_database),
-        "storage": _timed(check_storage),
+        "storage": _timed(lambda: check_storage(app)),
         "redis": _timed(lambda: check_redis(app)),
         "queue": _timed(lambda: check_queue(app)),
     }
