@@ -49,21 +49,16 @@ def check_database() -> dict[str, Any]:
 def _s3_probe(app: Flask, storage: S3Storage):
     """A client like the storage's own but quick to give up: a silent store must not hold the
     health check for the storage's minute-long read timeout and its retries."""
+    import boto3
     from botocore.config import Config
 
     probe = app.extensions.get("health_s3_probe")
     if probe is None:
         meta = storage.client.meta
         quick = meta.config.merge(Config(connect_timeout=2, read_timeout=2, retries={"mode": "standard", "max_attempts": 1}))
-        probe = boto3_session().client("s3", endpoint_url=meta.endpoint_url, region_name=meta.region_name, config=quick)
+        probe = boto3.session.Session().client("s3", endpoint_url=meta.endpoint_url, region_name=meta.region_name, config=quick)
         app.extensions["health_s3_probe"] = probe
     return probe
-
-
-def boto3_session():
-    import boto3
-
-    return boto3.session.Session()
 
 
 def check_storage(app: Flask) -> dict[str, Any]:
