@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import tarfile
 import threading
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -281,9 +282,10 @@ def test_a_damaged_or_foreign_archive_is_refused_before_anything_is_written(app,
 
 
 @pytest.mark.slow
-def test_a_backup_taken_during_writes_is_one_consistent_state(app, audio_file, tmp_path, other_database):
-    """Playlist inserts and moves, clicks and image uploads run while the backup is written; the
-    restored copy holds whole chains, a total equal to its statistics, and every file it names."""
+def test_a_backup_taken_during_writes_is_one_consistent_state(app, audio_file, tmp_path, other_database, monkeypatch):
+    """Playlist inserts and moves, clicks and image uploads run while the backup is written (it
+    waits for more writes after each table it reads); the restored copy holds whole chains, a
+    total equal to its statistics, and every file it names."""
     library = build_library(app, audio_file)
     stop = threading.Event()
     errors: list[BaseException] = []
@@ -324,24 +326,35 @@ def test_a_backup_taken_during_writes_is_one_consistent_state(app, audio_file, t
                 errors.append(error)
         return run
 
+    add_file = snapshots._add_file
+    waits = []
+
+    def add_file_after_some_writes(archive, name, *args):
+        if name.startswith("db/"):
+            seen = done["writes"]
+            deadline = time.monotonic() + 10
+            while done["writes"] < seen + 3 and time.monotonic() < deadline and not errors:
+                time.sleep(0.01)
+            waits.append(done["writes"] - seen)
+        return add_file(archive, name, *args)
+
+    monkeypatch.setattr(snapshots, "_add_file", add_file_after_some_writes)
     app.config["PLAYLIST_TRACK_LIMIT"] = 100000
     threads = [threading.Thread(target=guarded(f)) for f in (playlist_writer, clicker, image_writer)]
     for thread in threads:
         thread.start()
     try:
-        while done["writes"] < 30:
+        while done["writes"] < 30 and not errors:
             threading.Event().wait(0.05)
-        before = done["writes"]
         archive = tmp_path / "during.tar.gz"
         written = app.test_cli_runner().invoke(args=["backup", str(archive)])
-        during = done["writes"] - before
     finally:
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
     assert not errors, errors
     assert written.exit_code == 0, written.output
-    assert during > 10  # the writers really ran while it was taken
+    assert len(waits) == len(db.metadata.sorted_tables) and min(waits) >= 3  # writes landed between every two tables read
     target = _target(tmp_path, other_database.get("postgresql", other_database["sqlite"]), {}, "during")
     try:
         assert target.test_cli_runner().invoke(args=["restore", str(archive)]).exit_code == 0

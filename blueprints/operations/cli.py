@@ -50,8 +50,7 @@ def _size(count: int) -> str:
 def backup_command(path: Path) -> None:
     """Write a consistent snapshot of the database and the media to PATH (a tar archive; .tar.gz
     compresses it). Safe while the server runs: writers are not blocked."""
-    rows, size = snapshots.estimate()
-    with click.progressbar(length=rows + size or 1, label="Backing up", file=sys.stderr) as bar:
+    with click.progressbar(length=snapshots.estimate() or 1, label="Backing up", file=sys.stderr) as bar:
         report = snapshots.write_backup(path, bar.update)
     click.echo(f"Wrote {path}: {sum(report.rows.values())} rows in {len(report.rows)} tables, {report.files} files ({_size(report.bytes)}).")
     if report.left_out:

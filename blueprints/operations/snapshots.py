@@ -159,21 +159,16 @@ def _add_file(archive: tarfile.TarFile, name: str, source, size: int, progress: 
     return reader.digest.hexdigest()
 
 
-def estimate() -> tuple[int, int]:
-    """Rows and media bytes, for the progress bar (the snapshot itself may differ a little)."""
+def estimate() -> int:
+    """Rows plus stored files, for the progress bar (the snapshot itself may differ a little)."""
     rows = sum(db.session.scalar(select(func.count()).select_from(table)) for table in _tables())
-    storage = get_storage()
-    size = 0
-    for key in storage.keys():
-        stat = storage.stat(key)
-        size += stat.size if stat else 0
     db.session.rollback()
-    return rows, size
+    return rows + len(get_storage().keys())
 
 
 def write_backup(path: Path, progress: Progress) -> BackupReport:
     """Write the archive to ``path`` (``.tar``, or gzip-compressed for ``.tar.gz``/``.tgz``),
-    through a temporary file renamed into place when complete. ``progress(rows or bytes)``."""
+    through a temporary file renamed into place when complete. ``progress(n)``: rows or files done."""
     path = Path(path)
     report = BackupReport()
     manifest: dict = {"format": FORMAT, "version": VERSION, "created_at": dt.datetime.now(dt.UTC).isoformat(), "tables": {}, "files": {}}
@@ -237,9 +232,10 @@ def _copy_media(archive: tarfile.TarFile, storage, key: str, progress: Progress)
         return None
     try:
         with storage.open(key) as source:
-            digest = _add_file(archive, f"media/{key}", source, stat.size, progress)
+            digest = _add_file(archive, f"media/{key}", source, stat.size, lambda _n: None)
     except FileNotFoundError:
         return None
+    progress(1)
     return {"size": stat.size, "sha256": digest}
 
 
