@@ -77,6 +77,8 @@ class Run:
     stats: Stats = field(default_factory=Stats)
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)
+    load_before: float = 0.0
     started: float = field(default_factory=time.monotonic)
 
     def check(self, name: str, passed: bool, detail: str) -> bool:
@@ -387,6 +389,9 @@ async def load(run: Run, tokens: dict, small: list[tuple[str, bytes]], big: byte
         kill_url = await prepare_kill_mid_upload(setup, tokens["admin"], admin_collection)
         kill_playlist = await prepare_kill_mid_reorder(setup, tokens["admin"], catalogue.audio_ids)
 
+        cpu_before = {c.name: c.cpu_seconds() for c in d.children}
+        run.load_before = os.getloadavg()[0]
+        own_cpu = time.process_time()
         t0 = time.monotonic()
         stop_at = t0 + args.seconds
         api = lambda: Api(session, run.url(), run.stats, stop_at)  # noqa: E731
@@ -422,6 +427,8 @@ async def load(run: Run, tokens: dict, small: list[tuple[str, bytes]], big: byte
         finally:
             for task in tasks:
                 task.cancel()
+        run.cpu = {c.name: round(c.cpu_seconds() - cpu_before.get(c.name, 0.0), 1) for c in d.children}
+        run.cpu["load (this process)"] = round(time.process_time() - own_cpu, 1)
         run.say("load over; the last click, then the pages of both servers")
         final = await setup.json("set-up", "POST", "/api/soundboard/click", json_body={"type": "click", "soundFilename": catalogue.counter_sounds[0]})
         acknowledged = time.monotonic()

@@ -52,6 +52,18 @@ class Child:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def cpu_seconds(self) -> float:
+        """CPU time of the process, its live children and the children it reaped (killed workers)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for pid in [self.process.pid, *self.worker_pids()]:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += sum(int(x) for x in fields[11:15 if pid == self.process.pid else 13]) / ticks
+        return total
+
     def worker_pids(self) -> list[int]:
         """The processes this one started (gunicorn's workers)."""
         found = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True, check=False)

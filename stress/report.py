@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -41,8 +42,10 @@ def summary(run, outcome: dict) -> bool:
     table = rows(run)
     seconds = outcome["elapsed"]
     print()
-    print(f"Themeboard stress: {run.args.clients} clients for {run.args.seconds:.0f} s through nginx, two servers, "
-          (f"faults: PostgreSQL cut {min(10, 0.2 * run.args.seconds):.0f} s, Redis cut {min(10, 0.2 * run.args.seconds):.0f} s, kill -9 mid-upload and mid-reorder" if not run.args.no_faults else "no faults"))
+    cut = min(10, 0.2 * run.args.seconds)
+    faults = f"faults: PostgreSQL cut {cut:.0f} s, Redis cut {cut:.0f} s, kill -9 mid-upload and mid-reorder" if not run.args.no_faults else "no faults"
+    print(f"Themeboard stress: {run.args.clients} clients for {run.args.seconds:.0f} s through nginx, two servers; {faults}")
+    print(f"machine: {os.cpu_count()} cores, load average {run.load_before:.1f} before the load and {os.getloadavg()[0]:.1f} after it (other work included)")
     header = f"{'request':<36} {'count':>7} {'2xx/3xx':>8} {'503+RA':>7} {'killed':>7} {'5xx':>5} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}"
     print(header)
     print("-" * len(header))
@@ -55,6 +58,8 @@ def summary(run, outcome: dict) -> bool:
           f"{sum(r['cut_by_kill'] for r in table):>7} {sum(r['other_5xx'] for r in table):>5}   ({total / seconds:,.0f} requests/s)")
     print("503+RA: 503 with Retry-After while PostgreSQL was cut, waited out and retried; killed: requests in flight on a")
     print("worker killed with -9 (nginx 502 or a dropped connection; reads retried, writes reconciled with the database).")
+    if run.cpu:
+        print("CPU seconds during the load: " + ", ".join(f"{name} {cpu}" for name, cpu in sorted(run.cpu.items(), key=lambda x: -x[1])))
     errors, unexpected = run.stats.errors, run.stats.unexpected
     run.check("no 5xx other than 503 with Retry-After (and no dropped request outside a kill)", not errors,
               f"{len(errors)}" + (f": {errors[:5]}" if errors else ""))
@@ -77,4 +82,6 @@ def save(run, outcome: dict, path: Path) -> None:
         "requests": rows(run),
         "checks": [{"name": n, "passed": p, "detail": d} for n, p, d in run.checks],
         "events": run.events,
+        "cpu_seconds": run.cpu,
+        "load_average_before": run.load_before,
     }, indent=2))
