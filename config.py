@@ -10,6 +10,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
+from database import postgres_connect_args
+
 DEV_SECRET_KEY = "dev-only-not-secret"  # refused when APP_ENV=production
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,16 @@ def _int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:  # a typo must not silently fall back to the default
         raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be a number, got {raw!r}") from exc
 
 
 def _media_storage(value: str | None) -> str | None:
@@ -59,15 +71,27 @@ def is_sqlite(database_url: str | URL) -> bool:
     return make_url(database_url).get_backend_name() == "sqlite"
 
 
-def load_config(instance_path: str) -> dict:
-    """Build the config mapping from the environment (called by create_app)."""
-    instance = Path(instance_path)
-    database_url = normalise_database_url(os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'themeboard.db'}")
-    engine_options: dict[str, object] = {"pool_pre_ping": True}
+def database_engine_options(database_url: str) -> dict[str, object]:
+    """SQLAlchemy engine options for ``database_url``, timeouts included (DATABASE_* variables)."""
+    # pre-ping: a connection the server dropped (restart, outage) is replaced, not handed out.
+    # pool_timeout: seconds a request waits for a free pooled connection before it answers 503.
+    engine_options: dict[str, object] = {"pool_pre_ping": True, "pool_timeout": _int("DATABASE_POOL_TIMEOUT", 10)}
     if not is_sqlite(database_url):
         # Connections each web process keeps for pages and APIs, and how many more a burst may
         # open (and close again when it is over): sized against the server's max_connections.
         engine_options |= {"pool_size": _int("DATABASE_POOL_SIZE", 5), "max_overflow": _int("DATABASE_MAX_OVERFLOW", 10)}
+        # A server that is down or stops answering fails requests within these (database.py).
+        engine_options["connect_args"] = postgres_connect_args(
+            database_url, _int("DATABASE_CONNECT_TIMEOUT", 5), _int("DATABASE_STATEMENT_TIMEOUT", 30)
+        )
+    return engine_options
+
+
+def load_config(instance_path: str) -> dict:
+    """Build the config mapping from the environment (called by create_app)."""
+    instance = Path(instance_path)
+    database_url = normalise_database_url(os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'themeboard.db'}")
+    engine_options = database_engine_options(database_url)
     return {
         "APP_ENV": os.environ.get("APP_ENV", "development"),
         "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET_KEY),
@@ -88,11 +112,17 @@ def load_config(instance_path: str) -> dict:
         "ALLOW_PLAYLIST_MANAGEMENT": _bool(os.environ.get("ALLOW_PLAYLIST_MANAGEMENT"), True),
         "MAX_UPLOAD_MB": _int("MAX_UPLOAD_MB", 50),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        # Seconds a Redis call may take before the caller falls back to this process (redis_link.py).
+        "REDIS_CONNECT_TIMEOUT": _float("REDIS_CONNECT_TIMEOUT", 1.0),
+        "REDIS_SOCKET_TIMEOUT": _float("REDIS_SOCKET_TIMEOUT", 1.0),
         "SOUNDBOARD_CHANNEL": os.environ.get("SOUNDBOARD_CHANNEL", "themeboard:soundboard"),
         "API_CACHE_DISABLED": _bool(os.environ.get("API_CACHE_DISABLED"), False),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI")
         or os.environ.get("REDIS_URL")
         or "memory://",
+        # Redis down: Flask-Limiter counts in this process's memory until its storage answers
+        # again (with REDIS_*_TIMEOUT as its socket timeouts: blueprints/common/rate_limits.py).
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "CLICK_RATE_LIMIT": os.environ.get("CLICK_RATE_LIMIT", "20/second"),
         # Flask-Limiter (blueprints/common/rate_limits.py); "off" disables one of them.
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600/minute"),

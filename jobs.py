@@ -22,6 +22,7 @@ from rq.job import JobStatus
 from rq.serializers import JSONSerializer
 
 from extensions import db
+from redis_link import app_link
 
 log = logging.getLogger(__name__)
 _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="jobs")
@@ -50,7 +51,11 @@ def submit(app: Flask, function: Callable[..., object], *args, job_id: str, time
     do not pile up copies of it behind a busy worker.
     """
     queue = queue_for(app)
-    if queue is not None:
+    link = app_link(app)
+    if queue is not None and link is not None and link.up:
+        # The web side enqueues over the link's short timeouts; a worker keeps the queue's own
+        # connection, whose blocking waits for jobs outlast those.
+        queue = Queue(queue.name, connection=link.client, serializer=JSONSerializer)
         try:
             if unless_queued:
                 waiting = queue.fetch_job(job_id)
@@ -60,8 +65,8 @@ def submit(app: Flask, function: Callable[..., object], *args, job_id: str, time
                 function, *args, job_id=job_id, job_timeout=timeout, result_ttl=FINISHED_JOB_TTL, failure_ttl=FAILED_JOB_TTL
             )
             return
-        except RedisError as error:
-            log.warning("Redis is unreachable (%s): job %s runs in this process", error, job_id)
+        except (RedisError, OSError) as error:
+            link.failed(error)  # logged once; later jobs run here at once until Redis is back
     _executor.submit(_run_here, app, function, args)
 
 

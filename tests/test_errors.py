@@ -51,5 +51,10 @@ def test_method_not_allowed_keeps_allow_header(client):
 
 
 def test_health_and_ping(client):
-    assert client.get("/healthz").get_json() == {"status": "ok"}
+    health = client.get("/healthz").get_json()
+    assert health["status"] == "ok"
+    assert {name: check["status"] for name, check in health["checks"].items()} == {
+        "database": "ok", "storage": "ok", "redis": "off", "queue": "ok",
+    }
+    assert all(check["latency_ms"] >= 0 for check in health["checks"].values())
     assert client.get("/ping").get_json() == {"pong": True}

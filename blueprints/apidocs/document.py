@@ -32,9 +32,35 @@ def _service_paths() -> dict:
         "The database is unavailable",
         headers={"Retry-After": {"schema": {"type": "string"}}},
     )
+    check = {
+        "type": "object",
+        "properties": {"status": {"enum": ["ok", "degraded", "down", "off"]}, "latency_ms": {"type": "number"}},
+        "required": ["status", "latency_ms"],
+    }
+    report = {
+        "type": "object",
+        "properties": {
+            "status": {"enum": ["ok", "degraded", "down"]},
+            "checks": {
+                "type": "object",
+                "properties": {name: check for name in ("database", "storage", "redis", "queue")},
+                "required": ["database", "storage", "redis", "queue"],
+                "additionalProperties": False,
+            },
+        },
+        "required": ["status", "checks"],
+        "additionalProperties": False,
+    }
     add(paths, "/healthz", "get", operation(
-        "healthz", "Liveness and a database round trip", "Service",
-        {"200": json_response({"type": "object", "properties": {"status": {"const": "ok"}}, "required": ["status"], "additionalProperties": False}), "503": unavailable},
+        "healthz", "Each dependency's state: 503 when the database or the media storage is down, 200 degraded without Redis", "Service",
+        {
+            "200": json_response(report),
+            "503": json_response(
+                {"anyOf": [report, unavailable["content"]["application/json"]["schema"]]},
+                "A required dependency is down",
+                headers={"Retry-After": {"schema": {"type": "string"}}},
+            ),
+        },
     ))
     add(paths, "/ping", "get", operation(
         "ping", "Liveness without the database", "Service",

@@ -9,7 +9,7 @@
   per account (the name or email typed, or the logged-in user).
 
 Counts live in ``RATELIMIT_STORAGE_URI`` (Redis when ``REDIS_URL`` is set, else this process's
-memory). A limit set to ``off`` (or empty) is not applied; ``RATELIMIT_ENABLED=False`` turns all off.
+memory); while that Redis is unreachable, Flask-Limiter's in-memory fallback counts them here. A limit set to ``off`` (or empty) is not applied; ``RATELIMIT_ENABLED=False`` turns all off.
 This module imports nothing of the app at import time: extensions.py builds the limiter from it.
 """
 from __future__ import annotations
@@ -131,6 +131,10 @@ def too_many_requests(error: RateLimitExceeded) -> Response:
 def register_rate_limits(app: Flask) -> None:
     """After register_auth: the limiter's before_request must see who the caller is."""
     from extensions import limiter
+    from redis_link import client_options, is_redis_uri
 
+    if is_redis_uri(app.config.get("RATELIMIT_STORAGE_URI")):
+        # A Redis that stops answering must cost a request a second at most, not hang it.
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {**client_options(app.config), **app.config.get("RATELIMIT_STORAGE_OPTIONS", {})}
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, too_many_requests)

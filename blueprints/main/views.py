@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template
-from sqlalchemy import text
+from flask import Blueprint, current_app, jsonify, render_template
 
 from blueprints.common.auth import admin_page_required
-from extensions import db
+from blueprints.common.errors import RETRY_AFTER_SECONDS
+from blueprints.main.health import health_report
 
 bp = Blueprint("main", __name__)
 
@@ -22,9 +22,14 @@ def admin():
 
 @bp.get("/healthz")
 def health():
-    """Liveness plus a database round trip; also the benchmarks' baseline endpoint."""
-    db.session.execute(text("SELECT 1"))
-    return jsonify({"status": "ok"})
+    """Each dependency's state (blueprints/main/health.py): 503 when a required one is down."""
+    report, status = health_report(current_app._get_current_object())
+    response = jsonify(report)
+    response.status_code = status
+    if status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/ping")

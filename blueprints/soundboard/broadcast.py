@@ -18,8 +18,10 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
+
+from redis_link import UNREACHABLE, RedisLink, redis_link
 
 log = logging.getLogger(__name__)
 MIN_TICK = 0.05
@@ -171,7 +173,6 @@ class InProcessBroadcaster:
 
     def __init__(self, fanout: Fanout) -> None:
         self.fanout = fanout
-        self.healthy = True
 
     def subscribe(self, page) -> Subscription:
         return self.fanout.subscribe(page)
@@ -188,48 +189,45 @@ class InProcessBroadcaster:
 
 
 class RedisBroadcaster(InProcessBroadcaster):
-    """Publishes on a Redis channel that every process listens to; while Redis is unreachable,
-    messages reach this process's pages only (logged once) and the listener keeps retrying."""
+    """Publishes on a Redis channel that every process listens to; while Redis is unreachable
+    (redis_link.py: logged once), messages reach this process's pages only, and the listener
+    subscribes again once it is back."""
 
-    def __init__(self, fanout: Fanout, url: str, channel: str = "themeboard:soundboard") -> None:
+    def __init__(self, fanout: Fanout, link: RedisLink, channel: str = "themeboard:soundboard") -> None:
         super().__init__(fanout)
-        import redis
-
         self.channel = channel
-        self._redis = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
+        self._link = link
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._listen, name="soundboard-redis", daemon=True)
         self._thread.start()
 
     def publish(self, message: dict[str, Any], *, exclude: str | None = None) -> None:
         text = json.dumps(message)
-        try:
-            self._redis.publish(self.channel, json.dumps({"message": text, "exclude": exclude}))
-        except Exception:  # noqa: BLE001 - Redis down: this process's pages still hear of it
-            self._degraded()
-            self.fanout.stage(text, exclude)
-
-    def _degraded(self) -> None:
-        if self.healthy:
-            log.warning("Redis is unreachable: soundboard updates reach this process's pages only until it is back.")
-        self.healthy = False
+        envelope = json.dumps({"message": text, "exclude": exclude})
+        # Redis down: this process's pages still hear of it.
+        self._link.call(lambda client: client.publish(self.channel, envelope), lambda: self.fanout.stage(text, exclude))
 
     def _listen(self) -> None:
         while not self._stopped.is_set():
+            if not self._link.up:
+                self._stopped.wait(0.2)
+                continue
+            pubsub = self._link.client.pubsub(ignore_subscribe_messages=True)
             try:
-                pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(self.channel)
-                if not self.healthy:
-                    log.warning("Redis is back: soundboard updates are shared again.")
-                self.healthy = True
-                while not self._stopped.is_set():
+                # A subscription made before an outage may be silently dead after it: start anew.
+                while not self._stopped.is_set() and self._link.up:
                     item = pubsub.get_message(timeout=1.0)
                     if item is not None:
                         envelope = json.loads(item["data"])
                         self.fanout.stage(envelope["message"], envelope.get("exclude"))
-            except Exception:  # noqa: BLE001 - keep listening through a Redis restart
-                self._degraded()
-                self._stopped.wait(1.0)
+            except UNREACHABLE as error:
+                self._link.failed(error)
+            finally:
+                try:
+                    pubsub.close()
+                except UNREACHABLE:
+                    pass
 
     def close(self) -> None:
         self._stopped.set()
@@ -237,8 +235,13 @@ class RedisBroadcaster(InProcessBroadcaster):
         super().close()
 
 
-def make_broadcaster(redis_url: str | None, channel: str | None = None, min_tick: Callable[[], float] = lambda: MIN_TICK) -> InProcessBroadcaster:
+def make_broadcaster(
+    redis_url: str | None,
+    channel: str | None = None,
+    min_tick: Callable[[], float] = lambda: MIN_TICK,
+    config: Mapping[str, Any] | None = None,
+) -> InProcessBroadcaster:
     fanout = Fanout(min_tick)
     if redis_url:
-        return RedisBroadcaster(fanout, redis_url, channel or "themeboard:soundboard")
+        return RedisBroadcaster(fanout, redis_link(redis_url, config or {}), channel or "themeboard:soundboard")
     return InProcessBroadcaster(fanout)

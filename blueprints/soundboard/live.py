@@ -27,7 +27,7 @@ class Live:
     def __init__(self, app: Flask):
         self.app = app
         self.broadcaster: InProcessBroadcaster = make_broadcaster(
-            app.config.get("REDIS_URL"), app.config.get("SOUNDBOARD_CHANNEL"), min_tick=self.response_interval
+            app.config.get("REDIS_URL"), app.config.get("SOUNDBOARD_CHANNEL"), min_tick=self.response_interval, config=app.config
         )
         with app.app_context():
             database_url = db.engine.url  # the URL object itself: no password written out and parsed again

@@ -23,8 +23,9 @@ from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import TooManyRequests
 
 from blueprints.common.auth import mark_csrf_exempt
+from blueprints.common.errors import database_unavailable
 from blueprints.soundboard.clicks import Click
-from blueprints.soundboard.live import Live, live
+from blueprints.soundboard.live import CLOSE_TRY_AGAIN_LATER, Live, live
 from blueprints.soundboard.services import bad_request
 from blueprints.soundboard.throttle import click_allowed
 from blueprints.soundboard.websocket import HandshakeError, LiveSocket, TakenOver
@@ -32,6 +33,7 @@ from extensions import db
 
 log = logging.getLogger(__name__)
 BURST = 64  # messages already waiting that are handled (and counted) together, at most
+CLOSE_INTERNAL_ERROR = 1011  # RFC 6455
 MAX_MESSAGE_BYTES = 4096  # a click is a few dozen bytes; anything bigger closes the socket
 
 bp = Blueprint("soundboard_live", __name__)
@@ -99,16 +101,36 @@ def websocket():
         page = LiveSocket.accept(request.environ, MAX_MESSAGE_BYTES)
     except HandshakeError as error:
         raise bad_request(str(error), "Invalid handshake") from None
-    slot, refusal = state.admit(address)
+    # From here on the socket is the page's: a failure closes it with a WebSocket close code, and
+    # nothing may answer over HTTP any more (an error page would corrupt the page's stream).
+    try:
+        slot, refusal = state.admit(address)
+    except Exception as error:  # noqa: BLE001 - e.g. the database is down while reading the limits
+        _close_failed(page, error)
+        return TakenOver()
     if refusal is not None:
         page.close(*refusal)
         return TakenOver()
     try:
         _serve(page, state, address)
+    except Exception as error:  # noqa: BLE001
+        _close_failed(page, error)
     finally:
         state.leave(address, slot)
         page.drop()
     return TakenOver()
+
+
+def _close_failed(page: LiveSocket, error: Exception) -> None:
+    """Close an upgraded socket after a failure: 1013 (try again later) when the database is
+    unavailable, so the page reconnects later, else 1011 (internal error)."""
+    db.session.remove()
+    if database_unavailable(error):
+        log.warning("Database unavailable: a soundboard page is closed with 1013 (%s)", type(error).__name__)
+        page.close(CLOSE_TRY_AGAIN_LATER, "The database is unavailable; try again shortly.")
+    else:
+        log.error("A soundboard page failed after its upgrade", exc_info=error)
+        page.close(CLOSE_INTERNAL_ERROR, "Internal error")
 
 
 def _serve(page: LiveSocket, state: Live, address: str) -> None:

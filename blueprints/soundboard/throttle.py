@@ -18,13 +18,16 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 from flask import Flask, current_app
 from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
+
+from redis_link import RedisLink, app_link, client_options, is_redis_uri, redis_link
 
 log = logging.getLogger(__name__)
 _setup_lock = threading.Lock()
@@ -60,12 +63,23 @@ class InProcessWindows:
 
 
 class SharedWindows:
-    """Fixed windows counted in a `limits` storage that several processes share (Redis)."""
+    """Fixed windows counted in a `limits` storage that several processes share (Redis); while
+    that Redis is unreachable (its ``RedisLink`` is down), in this process's memory."""
 
-    def __init__(self, storage_uri: str) -> None:
-        self._limiter = FixedWindowRateLimiter(storage_from_string(storage_uri))
+    def __init__(self, storage_uri: str, config: Mapping[str, Any] | None = None) -> None:
+        config = config or {}
+        redis_storage = is_redis_uri(storage_uri)
+        options = client_options(config) if redis_storage else {}
+        self._limiter = FixedWindowRateLimiter(storage_from_string(storage_uri, **options))
+        self._link = redis_link(storage_uri, config) if redis_storage else None
+        self._fallback = InProcessWindows()
 
     def hit(self, item: RateLimitItem, address: str) -> tuple[bool, int]:
+        if self._link is None:
+            return self._shared_hit(item, address)
+        return self._link.call(lambda _client: self._shared_hit(item, address), lambda: self._fallback.hit(item, address))
+
+    def _shared_hit(self, item: RateLimitItem, address: str) -> tuple[bool, int]:
         if self._limiter.hit(item, "click", address):
             return True, 0
         reset_at = self._limiter.get_window_stats(item, "click", address).reset_time
@@ -84,7 +98,7 @@ def _windows(app: Flask) -> Windows:
             windows = app.extensions.get("click_rate_windows")
             if windows is None:
                 uri = app.config["RATELIMIT_STORAGE_URI"]
-                windows = InProcessWindows() if uri.startswith("memory://") else SharedWindows(uri)
+                windows = InProcessWindows() if uri.startswith("memory://") else SharedWindows(uri, app.config)
                 app.extensions["click_rate_windows"] = windows
     return windows
 
@@ -101,7 +115,7 @@ def click_allowed(address: str) -> tuple[bool, int]:
         return True, 0
     try:
         return _windows(app).hit(_parsed(limit), address)
-    except Exception:  # noqa: BLE001 - a failing limit storage (Redis down) must not stop clicks
+    except Exception:  # noqa: BLE001 - a failing limit storage other than Redis must not stop clicks
         log.warning("Rate limit storage failed; letting the click through", exc_info=True)
         return True, 0
 
@@ -153,17 +167,15 @@ class SharedConnectionSlots:
     SLOT_TTL = 60
     RENEW_EVERY = 20
 
-    def __init__(self, redis_url: str, prefix: str) -> None:
-        import redis
-
-        self._redis = redis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=2)
+    def __init__(self, link: RedisLink, prefix: str) -> None:
+        self._link = link
+        self._redis = link.client
         self._acquire = self._redis.register_script(_ACQUIRE)
         self._prefix = prefix
         self._held: dict[str, str] = {}  # slot -> address, for the pages open in this process
         self._fallback = ConnectionSlots()
         self._lock = threading.Lock()
         self._stopped = threading.Event()
-        self._warned = False
         self._renewer = threading.Thread(target=self._renew_loop, name="soundboard-slots", daemon=True)
         self._renewer.start()
 
@@ -173,13 +185,9 @@ class SharedConnectionSlots:
     def acquire(self, address: str, limit: int | None) -> str | None:
         slot = uuid.uuid4().hex
         now = time.time()
-        try:
-            taken = self._acquire(
-                keys=[self._key(address)],
-                args=[now, now + self.SLOT_TTL, -1 if limit is None else limit, slot, self.SLOT_TTL * 2],
-            )
-        except Exception:  # noqa: BLE001 - Redis down: count in this process until it is back
-            self._warn()
+        args = [now, now + self.SLOT_TTL, -1 if limit is None else limit, slot, self.SLOT_TTL * 2]
+        taken = self._link.call(lambda _client: bool(self._acquire(keys=[self._key(address)], args=args)), lambda: None)
+        if taken is None:  # Redis down: count in this process until it is back
             fallback = self._fallback.acquire(address, limit)
             return None if fallback is None else "local:" + fallback
         if not taken:
@@ -194,37 +202,28 @@ class SharedConnectionSlots:
             return
         with self._lock:
             self._held.pop(slot, None)
-        try:
-            self._redis.zrem(self._key(address), slot)
-        except Exception:  # noqa: BLE001 - it expires by itself
-            self._warn()
+        self._link.call(lambda client: client.zrem(self._key(address), slot), lambda: None)  # else it expires by itself
 
     def _renew_loop(self) -> None:
         while not self._stopped.wait(self.RENEW_EVERY):
             with self._lock:
                 held = list(self._held.items())
-            try:
-                expires = time.time() + self.SLOT_TTL
-                pipeline = self._redis.pipeline(transaction=False)
-                for slot, address in held:
-                    pipeline.zadd(self._key(address), {slot: expires}, xx=True)
-                    pipeline.expire(self._key(address), self.SLOT_TTL * 2)
-                pipeline.execute()
-                self._warned = False
-            except Exception:  # noqa: BLE001
-                self._warn()
+            self._link.call(lambda client: self._renew(client, held), lambda: None)
 
-    def _warn(self) -> None:
-        if not self._warned:
-            log.warning("Redis is unreachable: open pages per address are counted per process until it is back.")
-            self._warned = True
+    def _renew(self, client, held: list[tuple[str, str]]) -> None:
+        expires = time.time() + self.SLOT_TTL
+        pipeline = client.pipeline(transaction=False)
+        for slot, address in held:
+            pipeline.zadd(self._key(address), {slot: expires}, xx=True)
+            pipeline.expire(self._key(address), self.SLOT_TTL * 2)
+        pipeline.execute()
 
     def close(self) -> None:
         self._stopped.set()
 
 
 def connection_slots(app: Flask) -> ConnectionSlots | SharedConnectionSlots:
-    redis_url = app.config.get("REDIS_URL")
-    if redis_url:
-        return SharedConnectionSlots(redis_url, app.config.get("SOUNDBOARD_CHANNEL") or "themeboard:soundboard")
+    link = app_link(app)
+    if link is not None:
+        return SharedConnectionSlots(link, app.config.get("SOUNDBOARD_CHANNEL") or "themeboard:soundboard")
     return ConnectionSlots()
