@@ -79,9 +79,9 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from blueprints import accounts, apidocs, catalogue, main, playlists, soundboard, tracks
+    from blueprints import accounts, apidocs, catalogue, main, operations, playlists, soundboard, tracks
 
-    for feature in (main, accounts, catalogue, playlists, tracks, soundboard, apidocs):
+    for feature in (main, accounts, catalogue, playlists, tracks, soundboard, apidocs, operations):
         feature.register(app)
 
 

@@ -143,6 +143,11 @@ def load_config(instance_path: str) -> dict:
         "TRACKS_UPLOAD_TTL": _int("TRACKS_UPLOAD_TTL", 3600),  # seconds a signed upload URL works
         "TRACKS_PROCESSING_LEASE_SECONDS": _int("TRACKS_PROCESSING_LEASE_SECONDS", 120),  # then re-queued
         "TRACKS_SWEEP_SECONDS": _int("TRACKS_SWEEP_SECONDS", 30),  # how often each process looks for stuck tracks
+        # A signed upload URL is held by the request sending its body for this long after the last
+        # bytes arrived; a request that died mid-body frees the URL when it runs out.
+        "TRACKS_UPLOAD_CLAIM_SECONDS": _int("TRACKS_UPLOAD_CLAIM_SECONDS", 60),
+        # The sweep removes staging files (and S3 multipart uploads) untouched for this long.
+        "STAGING_MAX_AGE_SECONDS": _int("STAGING_MAX_AGE_SECONDS", 3600),
         # Forms: tokens valid for the session's lifetime (htmx pages stay open for long).
         "WTF_CSRF_TIME_LIMIT": None,
         # CSRF is checked in one before_request hook so that bearer-token requests skip it.

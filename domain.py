@@ -55,3 +55,13 @@ class InvalidAudio(DomainError):
 
 class InvalidImage(DomainError):
     status = 422
+
+
+class Conflict(DomainError):
+    """The resource is busy with another request; ``retry_after`` (seconds) says when to try again."""
+
+    status = 409
+
+    def __init__(self, message: str, retry_after: int | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -14,9 +14,10 @@ import mimetypes
 import os
 import shutil
 import tempfile
+import time
 import uuid
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -68,6 +69,7 @@ class Storage(Protocol):
     def local_path(self, key: str) -> AbstractContextManager[Path]: ...
     def presigned_url(self, key: str, mimetype: str, disposition: str) -> str | None: ...
     def staging_dir(self) -> Path: ...
+    def sweep_staging(self, max_age: float) -> list[str]: ...
 
 
 def clean_key(key: str) -> PurePosixPath:
@@ -157,6 +159,10 @@ class LocalStorage:
         staging = self.root / ".staging"
         staging.mkdir(parents=True, exist_ok=True)
         return staging
+
+    def sweep_staging(self, max_age: float) -> list[str]:
+        """Remove staging files nobody has written for ``max_age`` seconds (their request died)."""
+        return sweep_staging_folder(self.staging_dir(), max_age)
 
 
 @dataclass(frozen=True)
@@ -310,6 +316,34 @@ class S3Storage:
         staging.mkdir(parents=True, exist_ok=True)
         return staging
 
+    def sweep_staging(self, max_age: float) -> list[str]:
+        """The local staging files, and the bucket's equivalent: multipart uploads under the
+        prefix that a killed process started and never completed or aborted (the store keeps
+        and bills their parts until they are aborted)."""
+        removed = sweep_staging_folder(self.staging_dir(), max_age)
+        cutoff = datetime.now(UTC).timestamp() - max_age
+        base = f"{self.prefix}/" if self.prefix else ""
+        with self._errors():
+            for page in self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=base):
+                for upload in page.get("Uploads", []):
+                    if upload["Initiated"].timestamp() <= cutoff:
+                        self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+                        removed.append(f"s3://{self.bucket}/{upload['Key']} (multipart upload {upload['UploadId']})")
+        return removed
+
+
+def sweep_staging_folder(folder: Path, max_age: float) -> list[str]:
+    cutoff = time.time() - max_age
+    removed = []
+    for path in folder.iterdir():
+        try:
+            if path.is_file() and path.stat().st_mtime <= cutoff:
+                path.unlink()
+                removed.append(str(path))
+        except FileNotFoundError:
+            continue  # finished (stored or removed) while we looked
+    return removed
+
 
 def _content_type(key: str) -> dict[str, str]:
     guessed, _ = mimetypes.guess_type(key)
@@ -399,10 +433,13 @@ class StagedFile:
 
 
 @contextmanager
-def staged_upload(source: IO[bytes], max_bytes: int | None = None) -> Iterator[StagedFile]:
+def staged_upload(
+    source: IO[bytes], max_bytes: int | None = None, on_chunk: Callable[[int], None] | None = None
+) -> Iterator[StagedFile]:
     """Stream ``source`` to a staging file in chunks; removed on exit unless stored.
 
-    Raises PayloadTooLarge as soon as more than ``max_bytes`` arrive.
+    Raises PayloadTooLarge as soon as more than ``max_bytes`` arrive. ``on_chunk(size so far)``
+    runs after each chunk (an upload claim renews itself there).
     """
     limit = max_upload_bytes() if max_bytes is None else max_bytes
     storage = get_storage()
@@ -419,6 +456,8 @@ def staged_upload(source: IO[bytes], max_bytes: int | None = None) -> Iterator[S
                 if staged.size > limit:
                     raise PayloadTooLarge(f"The file is larger than {limit // (1024 * 1024)} MB.")
                 out.write(chunk)
+                if on_chunk is not None:
+                    on_chunk(staged.size)
         yield staged
     finally:
         if not staged.stored:

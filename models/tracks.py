@@ -69,9 +69,15 @@ class Track(TimestampMixin, Base):
     # Processing lease: a worker owns a processing track until claimed_at + lease; then anyone may retry.
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     processing_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    # Each signed URL works once: the first request to set its column wins (one atomic UPDATE).
+    # Each signed URL is spent when its upload is accepted (used_at). While a body arrives the
+    # request holds an expiring claim (token, until), renewed as bytes come in, so a request that
+    # dies mid-body frees the URL once the claim runs out; the token fences a claim taken over.
     audio_upload_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cover_upload_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    audio_upload_claim: Mapped[str | None] = mapped_column(String(32))
+    audio_upload_claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cover_upload_claim: Mapped[str | None] = mapped_column(String(32))
+    cover_upload_claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     format: Mapped[str | None] = mapped_column(String(16))
     mimetype: Mapped[str | None] = mapped_column(String(64))

@@ -421,6 +421,61 @@ def chain_is_consistent(playlist_id: int) -> bool:
     return previous == playlist.last_id and len(seen) == len(tracks) == playlist.track_count and positions == sorted(set(positions))
 
 
+def chain_problems(playlist: Playlist, tracks: list[PlaylistTrack]) -> list[str]:
+    """What is wrong with one playlist's linked list (empty when it is whole), for ``flask check``."""
+    by_id = {t.id: t for t in tracks}
+    problems: list[str] = []
+    seen: set[int] = set()
+    walked: list[PlaylistTrack] = []
+    previous, current = None, playlist.first_id
+    while current is not None:
+        track = by_id.get(current)
+        if track is None:
+            problems.append(f"the chain points at track {current}, which is not in the playlist")
+            break
+        if current in seen:
+            problems.append(f"the chain loops back to track {current}")
+            break
+        if track.previous_id != previous:
+            problems.append(f"track {current} says its previous is {track.previous_id}, the chain says {previous}")
+        seen.add(current)
+        walked.append(track)
+        previous, current = current, track.next_id
+    if previous != playlist.last_id and not problems:
+        problems.append(f"the chain ends at {previous}, the playlist says its last track is {playlist.last_id}")
+    if unreachable := sorted(set(by_id) - seen):
+        problems.append(f"{len(unreachable)} track(s) not reachable from the first: {unreachable[:10]}")
+    positions = [t.position for t in walked]
+    if positions != sorted(set(positions)):
+        problems.append("positions do not increase along the chain")
+    if playlist.track_count != len(tracks):
+        problems.append(f"track_count is {playlist.track_count}, the playlist holds {len(tracks)}")
+    return problems
+
+
+def rebuild_chain(playlist_id: int) -> int:
+    """Relink a broken playlist: the order the surviving links give, then every track they do not
+    reach in position order; rewrites links, positions, ends and count. Returns the track count."""
+    playlist = _lock(playlist_id)
+    tracks = list(db.session.scalars(select(PlaylistTrack).where(PlaylistTrack.playlist_id == playlist_id).order_by(PlaylistTrack.position, PlaylistTrack.id)))
+    by_id = {t.id: t for t in tracks}
+    ordered: list[PlaylistTrack] = []
+    current = playlist.first_id
+    while current in by_id and by_id[current] not in ordered:
+        ordered.append(by_id[current])
+        current = by_id[current].next_id
+    ordered += [t for t in tracks if t not in ordered]
+    for index, track in enumerate(ordered):
+        track.position = index
+        track.previous_id = ordered[index - 1].id if index else None
+        track.next_id = ordered[index + 1].id if index + 1 < len(ordered) else None
+    playlist.first_id = ordered[0].id if ordered else None
+    playlist.last_id = ordered[-1].id if ordered else None
+    playlist.track_count = len(ordered)
+    db.session.commit()
+    return len(ordered)
+
+
 # ---------------------------------------------------------------------------------------------
 # Export and import
 # ---------------------------------------------------------------------------------------------

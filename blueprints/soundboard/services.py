@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 from flask import Flask, current_app, has_app_context
 from limits import parse as parse_rate_limit
-from sqlalchemy import delete, extract, func, select
+from sqlalchemy import Date, cast, delete, extract, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -828,3 +828,39 @@ def change_setting(key: str, raw: Any) -> int:
     db.session.commit()
     current_app.extensions.pop(_LIVE_SETTINGS, None)
     return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Counter and statistics agree (flask check)
+# ---------------------------------------------------------------------------------------------
+
+
+def counter_and_statistics() -> tuple[int, int]:
+    """The big button's total and the sum of the daily statistics; the trigger keeps them equal."""
+    counter = db.session.scalar(select(GlobalCounter.count).where(GlobalCounter.id == 1)) or 0
+    total = db.session.scalar(select(func.coalesce(func.sum(DailyStatistic.count), 0)))
+    return int(counter), int(total)
+
+
+def align_counter_with_statistics() -> tuple[int, int]:
+    """Set the total to the statistics' sum (the per-day record it is the sum of); returns
+    (before, after). Safe while clicks arrive: it holds the counter's lock throughout."""
+    # A write that changes nothing takes the row lock (PostgreSQL) or the write lock (SQLite) first.
+    db.session.execute(update(GlobalCounter).where(GlobalCounter.id == 1).values(count=GlobalCounter.count))
+    counter, total = counter_and_statistics()
+    if db.session.get(GlobalCounter, 1) is None:
+        db.session.add(GlobalCounter(id=1, count=total))  # an INSERT: the trigger counts rises by UPDATE only
+    elif total != counter:
+        db.session.execute(update(GlobalCounter).where(GlobalCounter.id == 1).values(count=total))
+        if total > counter:
+            # The trigger has just added this rise to today's statistics as if it were clicks: take it out.
+            today = func.date("now") if db.engine.dialect.name == "sqlite" else cast(func.timezone("UTC", func.now()), Date)
+            db.session.execute(
+                update(DailyStatistic).where(DailyStatistic.date == today).values(count=DailyStatistic.count - (total - counter))
+            )
+    db.session.flush()
+    if len(set(counter_and_statistics())) != 1:
+        db.session.rollback()
+        raise RuntimeError("the counter and the statistics still disagree after aligning them")
+    db.session.commit()
+    return counter, total

@@ -69,7 +69,8 @@ def process_track(track_id) -> None:
     track = db.session.get(Track, track_id, populate_existing=True)
     storage = get_storage()
     if track.audio_key is None or not storage.exists(track.audio_key):
-        _finish(track.id, attempt, status=TrackStatus.error, error_reason="The uploaded audio file is missing.")
+        # The URL is given back: the owner can send the file again.
+        _finish(track.id, attempt, status=TrackStatus.error, error_reason="The uploaded audio file is missing; upload it again.", audio_key=None, audio_upload_used_at=None)
         return
     if attempt > MAX_ATTEMPTS:
         _finish(track.id, attempt, status=TrackStatus.error, error_reason="Processing failed repeatedly.")
@@ -131,8 +132,14 @@ def derive_cover_color(track_id) -> None:
 
 
 def sweep(app: Flask) -> int:
-    """Re-queue every track whose processing was never finished (crash, restart, lost thread)."""
+    """Re-queue every track whose processing was never finished (crash, restart, lost thread),
+    and remove the staging files of uploads that died mid-body."""
     with app.app_context():
+        try:
+            for removed in get_storage().sweep_staging(app.config["STAGING_MAX_AGE_SECONDS"]):
+                log.info("Removed abandoned staging file %s", removed)
+        except OSError as error:  # the store unreachable: the tracks below are re-queued all the same
+            log.warning("Staging sweep skipped: %s", error)
         lease = timedelta(seconds=app.config["TRACKS_PROCESSING_LEASE_SECONDS"])
         stale = datetime.now(UTC) - lease
         ids = list(

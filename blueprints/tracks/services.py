@@ -2,19 +2,23 @@
 owner: another user's ids are simply not found."""
 from __future__ import annotations
 
+import time
 import uuid
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Mapping
 
-from sqlalchemy import func, select, update
+from flask import current_app
+from sqlalchemy import func, or_, select, update
 
 from blueprints.tracks import validation as v
 from blueprints.tracks.signing import get_upload_signer
-from domain import DomainError, Forbidden, NotFound, ValidationFailed
+from domain import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from extensions import db
 from media.images import inspect_image
 from media.inspection import inspect_audio
 from media.storage import get_storage, max_upload_bytes, staged_upload
+from models.base import as_utc
 from models.tracks import Collection, Creator, Track, TrackStatus
 from models.user import User
 
@@ -183,20 +187,95 @@ def presigned_uploads(track: Track) -> dict[str, dict]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _claim(track_id: uuid.UUID, column) -> None:
-    """The first request to set the column wins (one atomic UPDATE); later uses are refused."""
-    claimed = db.session.execute(
-        update(Track).where(Track.id == track_id, column.is_(None)).values({column.key: datetime.now(UTC)})
+@dataclass
+class UploadClaim:
+    """One request's hold on a signed upload URL while its body arrives.
+
+    Taken by one atomic UPDATE (the URL is unspent and nobody else's claim is live), renewed as
+    bytes arrive, and turned into "spent" by the same commit that accepts the file. A request
+    killed mid-body simply stops renewing: once the claim lapses the URL works again.
+    """
+
+    track_id: uuid.UUID
+    purpose: str
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    renewed: float = field(default_factory=time.monotonic)
+
+    @property
+    def columns(self):
+        return _UPLOAD_COLUMNS[self.purpose]
+
+    @staticmethod
+    def seconds() -> int:
+        return int(current_app.config["TRACKS_UPLOAD_CLAIM_SECONDS"])
+
+    def renew(self, _size: int = 0) -> None:
+        """Called after each chunk; writes only every quarter of the claim's life."""
+        if time.monotonic() - self.renewed < self.seconds() / 4:
+            return
+        _used, claim, until = self.columns
+        renewed = db.session.execute(
+            update(Track)
+            .where(Track.id == self.track_id, claim == self.token)
+            .values({until.key: datetime.now(UTC) + timedelta(seconds=self.seconds())})
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.commit()
+        if not renewed:
+            raise Conflict("Another upload to this URL took over while this one stalled; upload again.")
+        self.renewed = time.monotonic()
+
+    def spend(self) -> None:
+        """Inside the accepting transaction: the URL is spent, or Conflict if the claim was lost."""
+        used, claim, until = self.columns
+        spent = db.session.execute(
+            update(Track)
+            .where(Track.id == self.track_id, claim == self.token)
+            .values({used.key: datetime.now(UTC), claim.key: None, until.key: None})
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not spent:
+            db.session.rollback()
+            raise Conflict("Another upload to this URL took over while this one stalled; upload again.")
+
+    def release(self, **values) -> None:
+        """Give the URL back (the file was refused or the request failed), unless taken over."""
+        db.session.rollback()
+        _used, claim, until = self.columns
+        db.session.execute(
+            update(Track)
+            .where(Track.id == self.track_id, claim == self.token)
+            .values({claim.key: None, until.key: None, **values})
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+
+
+_UPLOAD_COLUMNS = {
+    "audio": (Track.audio_upload_used_at, Track.audio_upload_claim, Track.audio_upload_claimed_until),
+    "cover": (Track.cover_upload_used_at, Track.cover_upload_claim, Track.cover_upload_claimed_until),
+}
+
+
+def _claim(track_id: uuid.UUID, purpose: str) -> UploadClaim:
+    """403 once the URL is spent; 409 with Retry-After while another request's claim is live."""
+    claim = UploadClaim(track_id, purpose)
+    used, token, until = claim.columns
+    now = datetime.now(UTC)
+    taken = db.session.execute(
+        update(Track)
+        .where(Track.id == track_id, used.is_(None), or_(token.is_(None), until.is_(None), until < now))
+        .values({token.key: claim.token, until.key: now + timedelta(seconds=claim.seconds())})
+        .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
-    if not claimed:
+    if taken:
+        return claim
+    spent_at, live_until = db.session.execute(select(used, until).where(Track.id == track_id)).one()
+    if spent_at is not None:
         raise Forbidden("This upload URL has already been used.")
-
-
-def _release(track_id: uuid.UUID, column) -> None:
-    db.session.rollback()
-    db.session.execute(update(Track).where(Track.id == track_id).values({column.key: None}))
-    db.session.commit()
+    wait = max(1, int((as_utc(live_until) - now).total_seconds() + 0.999)) if live_until else 1
+    raise Conflict("Another upload to this URL is in progress.", retry_after=wait)
 
 
 def _verified_track(raw_id: str, signature: str | None, purpose: str) -> Track:
@@ -212,33 +291,47 @@ def _verified_track(raw_id: str, signature: str | None, purpose: str) -> Track:
 
 
 def receive_audio(raw_id: str, signature: str | None, stream) -> Track:
-    """The PUT: stream to disk, inspect, store; 200 only when the audio is accepted."""
+    """The PUT: stream to disk, inspect, store; 200 only when the audio is accepted, and only
+    then is the URL spent."""
     track = _verified_track(raw_id, signature, "audio")
-    _claim(track.id, Track.audio_upload_used_at)
+    claim = _claim(track.id, "audio")
     try:
-        return ingest_audio(track, stream)
+        return ingest_audio(track, stream, claim)
+    except Conflict:
+        raise  # the claim is someone else's now: leave the track to them
     except DomainError as error:
         # A rejected file leaves the URL usable for a corrected upload, and says why on the track.
-        _release(track.id, Track.audio_upload_used_at)
-        db.session.execute(update(Track).where(Track.id == track.id).values(status=TrackStatus.error, error_reason=error.message[:500]))
-        db.session.commit()
+        claim.release(status=TrackStatus.error, error_reason=error.message[:500])
         raise
     except Exception:
-        _release(track.id, Track.audio_upload_used_at)
+        claim.release()
         raise
 
 
-def ingest_audio(track: Track, stream) -> Track:
-    """Inspect and store a track's audio, leaving it ``processing`` (the seed step calls this too)."""
-    with staged_upload(stream) as staged:
+def ingest_audio(track: Track, stream, claim: UploadClaim | None = None) -> Track:
+    """Inspect and store a track's audio, leaving it ``processing`` (the seed step calls this
+    without a claim)."""
+    with staged_upload(stream, on_chunk=claim.renew if claim else None) as staged:
         info = inspect_audio(staged.path, max_bytes=max_upload_bytes(), peak_count=WAVEFORM_PEAKS)
         key = f"tracks/{track.id}/audio.{info.extension}"
+        if claim is not None:
+            claim.spend()
         track = db.session.get(Track, track.id, populate_existing=True)
         track.audio_key, track.format, track.mimetype = key, info.format, info.mimetype
         track.duration, track.size, track.waveform = info.duration, info.size, info.peaks
         track.status, track.error_reason, track.claimed_at = TrackStatus.processing, None, None
         db.session.commit()
-        staged.store(key)
+        try:
+            staged.store(key)
+        except OSError:
+            # No row may name a file that is not there; the URL is not spent by a file never stored.
+            db.session.execute(
+                update(Track)
+                .where(Track.id == track.id, Track.audio_key == key)
+                .values(audio_key=None, audio_upload_used_at=None, status=TrackStatus.error, error_reason="The file could not be stored; upload it again.")
+            )
+            db.session.commit()
+            raise
     return track
 
 
@@ -246,18 +339,32 @@ def receive_cover(raw_id: str, signature: str | None, file_storage) -> Track:
     track = _verified_track(raw_id, signature, "cover")
     if file_storage is None:
         raise ValidationFailed({"file": ["A multipart field named file is required."]})
-    _claim(track.id, Track.cover_upload_used_at)
+    claim = _claim(track.id, "cover")
+    spent = False
     try:
-        with staged_upload(file_storage.stream, max_bytes=min(max_upload_bytes(), 20 * 1024 * 1024)) as staged:
+        limit = min(max_upload_bytes(), 20 * 1024 * 1024)
+        with staged_upload(file_storage.stream, max_bytes=limit, on_chunk=claim.renew) as staged:
             info = inspect_image(staged.path.read_bytes())
             key = f"tracks/{track.id}/cover-upload.{info.extension}"
+            claim.spend()
             track = db.session.get(Track, track.id, populate_existing=True)
+            previous = (track.uploaded_cover_key, track.uploaded_cover_mimetype, track.cover_key, track.cover_mimetype)
             track.uploaded_cover_key, track.uploaded_cover_mimetype = key, info.mimetype
             track.cover_key, track.cover_mimetype = key, info.mimetype
             db.session.commit()
-            staged.store(key)
+            spent = True
+            try:
+                staged.store(key)
+            except OSError:
+                track.uploaded_cover_key, track.uploaded_cover_mimetype, track.cover_key, track.cover_mimetype = previous
+                track.cover_upload_used_at = None
+                db.session.commit()
+                raise
+    except Conflict:
+        raise
     except Exception:
-        _release(track.id, Track.cover_upload_used_at)
+        if not spent:
+            claim.release()
         raise
     from blueprints.tracks.processing import derive_cover_color
 
