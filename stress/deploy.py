@@ -141,6 +141,7 @@ class Deployment:
             "CLICK_RATE_LIMIT": "1000000/second",
             "WS_CONNECTIONS_PER_ADDRESS": "100000",
             "LOG_LEVEL": "WARNING",
+            "TRACKS_UPLOAD_CLAIM_SECONDS": "10",  # how long a killed upload holds its URL (the run is short)
             "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",
         }
