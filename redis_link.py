@@ -16,7 +16,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import redis
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -25,11 +27,13 @@ PROBE_EVERY = 1.0  # seconds between two pings while Redis is down
 UNREACHABLE = (RedisError, OSError)
 
 
-def client_options(config: Mapping[str, Any]) -> dict[str, float]:
-    """The socket timeouts every Redis client of the app uses (seconds)."""
+def client_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What every Redis client of the app is made with: the socket timeouts (seconds), and no
+    retries, which redis-py otherwise makes three of (with backoff) on each timeout."""
     return {
         "socket_connect_timeout": float(config.get("REDIS_CONNECT_TIMEOUT") or 1.0),
         "socket_timeout": float(config.get("REDIS_SOCKET_TIMEOUT") or 1.0),
+        "retry": Retry(NoBackoff(), 0),
     }
 
 
@@ -38,7 +42,7 @@ def is_redis_uri(uri: str | None) -> bool:
 
 
 class RedisLink:
-    def __init__(self, url: str, options: Mapping[str, float]):
+    def __init__(self, url: str, options: Mapping[str, Any]):
         self.url = url
         self.client = redis.Redis.from_url(url, health_check_interval=30, **options)
         self._up = True
@@ -105,7 +109,7 @@ _links_lock = threading.Lock()
 def redis_link(url: str, config: Mapping[str, Any]) -> RedisLink:
     """This process's link to ``url`` (shared by every user of that Redis, so one outage is one log line)."""
     options = client_options(config)
-    key = f"{url} {sorted(options.items())}"
+    key = f"{url} {options['socket_connect_timeout']} {options['socket_timeout']}"
     link = _links.get(key)
     if link is None:
         with _links_lock:

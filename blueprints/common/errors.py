@@ -124,6 +124,15 @@ RETRY_AFTER_SECONDS = 5
 SQLITE_UNAVAILABLE = ("database is locked", "unable to open database", "disk i/o error", "database or disk is full")
 
 
+try:
+    import psycopg
+
+    # psycopg's own: connection refused, lost or timed out (database.py), statement timeout.
+    DRIVER_UNAVAILABLE: tuple[type[BaseException], ...] = (psycopg.OperationalError, psycopg.InterfaceError)
+except ImportError:  # pragma: no cover - psycopg is in requirements.txt
+    DRIVER_UNAVAILABLE = ()
+
+
 @lru_cache(maxsize=1024)  # asked on every request (after_request too), of a handful of paths
 def family_for(path: str) -> ApiFamily | None:
     best: tuple[int, ApiFamily] | None = None
@@ -177,6 +186,8 @@ def database_unavailable(error: BaseException) -> bool:
     if isinstance(error, sa_exc.TimeoutError):  # no pooled connection came free in time
         return True
     if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, DRIVER_UNAVAILABLE):  # raised by a raw driver cursor (the click counter's)
         return True
     if not isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)):
         return False
