@@ -14,6 +14,7 @@ STATUS_TEXT = {
     403: "Not allowed",
     404: "Not found",
     405: "Method not allowed",
+    409: "Busy with another request; try again after Retry-After seconds",
     413: "Body too large",
     422: "Invalid input",
     429: "Too many requests",
@@ -71,10 +72,10 @@ def json_response(schema: dict, description: str = "Success", example: Any = Non
 
 
 def error_responses(error_schema: str, *codes: int) -> dict[str, dict]:
-    """Every listed status answered with the family's error body; 429 and 503 say when to retry."""
+    """Every listed status answered with the family's error body; 409, 429 and 503 say when to retry."""
     responses = {}
     for code in sorted(set(codes) | {429, 503}):
-        headers = RETRY_AFTER if code in (429, 503) else None
+        headers = RETRY_AFTER if code in (409, 429, 503) else None
         responses[str(code)] = json_response(ref(error_schema), STATUS_TEXT[code], headers=headers)
     return responses
 

@@ -184,14 +184,18 @@ def tracks_part() -> tuple[dict, dict]:
     signature = {**query("signature", {"type": "string"}, "From the signed URL that POST /v1/track returned."), "required": True}
     add(paths, "/v1/upload/{track_id}/audio", "put", operation(
         "v1_upload_audio", "Upload the track's audio to its signed URL (once)", TAG,
-        {"200": json_response(one_track), **error_responses(ERROR, 400, 403, 404, 413)},
+        {"200": json_response(one_track), **error_responses(ERROR, 400, 403, 404, 409, 413)},
         parameters=[path("track_id", {"type": "string"}), signature],
         body={"required": True, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
-        security=PUBLIC, description="The signature is the authority: no token. MP3, Ogg Vorbis/Opus or FLAC, judged by content.",
+        security=PUBLIC,
+        description=(
+            "The signature is the authority: no token. MP3, Ogg Vorbis/Opus or FLAC, judged by content. The URL is spent "
+            "only when the upload is accepted; 409 (with Retry-After) while another request's upload to it is under way."
+        ),
     ))
     add(paths, "/v1/upload/{track_id}/cover", "post", operation(
         "v1_upload_cover", "Upload the track's cover to its signed URL (once)", TAG,
-        {"200": json_response(one_track), **error_responses(ERROR, 400, 403, 404, 413)},
+        {"200": json_response(one_track), **error_responses(ERROR, 400, 403, 404, 409, 413)},
         parameters=[path("track_id", {"type": "string"}), signature],
         body={"required": True, "content": {"multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}, "required": ["file"]}}}},
         security=PUBLIC,

@@ -70,7 +70,8 @@ def process_track(track_id) -> None:
     storage = get_storage()
     if track.audio_key is None or not storage.exists(track.audio_key):
         # The URL is given back: the owner can send the file again.
-        _finish(track.id, attempt, status=TrackStatus.error, error_reason="The uploaded audio file is missing; upload it again.", audio_key=None, audio_upload_used_at=None)
+        reason = "The uploaded audio file is missing; upload it again."
+        _finish(track.id, attempt, status=TrackStatus.error, error_reason=reason, audio_key=None, audio_upload_used_at=None)
         return
     if attempt > MAX_ATTEMPTS:
         _finish(track.id, attempt, status=TrackStatus.error, error_reason="Processing failed repeatedly.")
