@@ -41,6 +41,7 @@ from stress.load import (
     SocketClicker,
     Stats,
     Truth,
+    Unknown,
     Uploader,
     reader,
 )
@@ -302,13 +303,16 @@ async def kill_mid_upload(run: Run, api: Api, url: str, big: bytes, at: float) -
     # by a dead process: until then the URL answers 409, after it the same URL takes the file.
     status, body, waited = None, b"", time.monotonic()
     while time.monotonic() - waited < 3 * CLAIM_SECONDS:
+        headers = {}
         try:
-            status, body, _ = await api.call("upload: signed PUT", "PUT", url, data=big, ok=(200, 403, 409), idempotent=False)
+            status, body, headers = await api.call("upload: signed PUT", "PUT", url, data=big, ok=(200, 403, 409), idempotent=False)
         except Failed:
             status, body = None, b"(see errors)"
-        if status != 409:
+        except Unknown:
+            status, body = 502, b"(nginx: a connection of the killed worker)"
+        if status not in (409, 502):
             break
-        await asyncio.sleep(2.0)
+        await asyncio.sleep(min(float(headers.get("Retry-After", 2)), 5.0))
     waited = time.monotonic() - waited
     run.check("kill -9 mid-upload: the same signed URL works afterwards", pid is not None and status == 200,
               f"worker {pid} killed at {sent / len(big):.0%} of the body; the same URL through nginx: {status} after {waited:.0f} s "

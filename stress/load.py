@@ -260,6 +260,7 @@ class Uploader:
     unknown: int = 0
     reused_after_cut: int = 0
     committed_before_503: int = 0
+    accepted_before_cut: int = 0
 
     @property
     def auth(self) -> dict[str, str]:
@@ -284,13 +285,27 @@ class Uploader:
         url = created["track_upload"]["upload_url"]
         for attempt in range(3):
             try:
-                await self.api.call("upload: signed PUT", "PUT", url, data=data, headers={"Content-Type": "application/octet-stream"}, idempotent=False)
+                status, body, _ = await self.api.call(
+                    "upload: signed PUT", "PUT", url, data=data, headers={"Content-Type": "application/octet-stream"}, idempotent=False,
+                    ok=(200, 403),
+                )
+                if status == 403:
+                    if attempt == 0 and not self.api.retried:
+                        self.api.stats.unexpected.append(f"upload: signed PUT: 403 {body[:200]!r}")
+                        raise Failed
+                    # Spent: an attempt cut by a kill, or answered 503 after its commit, was accepted. The track says so.
+                    track = await self.api.json("upload: GET /v1/track", "GET", f"/v1/track/{created['track_id']}", headers=self.auth)
+                    if track["track"]["status"] not in ("processing", "ready"):
+                        self.api.stats.unexpected.append(f"upload: PUT answered 403 after a cut, track {track['track']['status']}: {body[:200]!r}")
+                        raise Failed
+                    self.accepted_before_cut += 1
                 self.acknowledged_tracks.append(created["track_id"])
                 return
             except Unknown:
                 if attempt == 2:
                     raise
                 self.reused_after_cut += 1  # the same URL again: a crash mid-body must not have spent it
+                await asyncio.sleep(1.0)
 
     async def catalogue_upload(self, name: str, data: bytes) -> None:
         basename = f"stress-{self.rng.getrandbits(48):012x}"
