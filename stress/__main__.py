@@ -523,6 +523,8 @@ async def verify(run: Run, outcome: dict) -> None:
     bad_audio = [a for a in audio if a not in stored or f"media/{stored[a]}" not in keys]
     run.check("no acknowledged upload lost; every track processed", not bad_tracks and not bad_audio,
               f"{len(tracks)} Tracks v1 uploads ready and in the bucket, {len(audio)} catalogue uploads in the database and the bucket"
+              + f" ({sum(u.reused_after_cut for u in outcome['uploaders'])} URLs used again after a cut, {sum(u.waited_for_claim for u in outcome['uploaders'])} 409s waited out, "
+              f"{sum(u.accepted_before_cut + u.committed_before_503 for u in outcome['uploaders'])} found accepted after a cut or a 503)"
               + (f"; MISSING {bad_tracks[:3]} {[rows.get(t) for t in bad_tracks[:3]]} {bad_audio[:3]}" if bad_tracks or bad_audio else ""))
     # Pages on both servers showed the last click within a second.
     observers = outcome["observers"]

@@ -261,6 +261,7 @@ class Uploader:
     reused_after_cut: int = 0
     committed_before_503: int = 0
     accepted_before_cut: int = 0
+    waited_for_claim: int = 0
 
     @property
     def auth(self) -> dict[str, str]:
@@ -283,12 +284,18 @@ class Uploader:
     async def track_upload(self, name: str, data: bytes) -> None:
         created = await self.api.json("upload: POST /v1/track", "POST", "/v1/track", json_body={"collection_id": self.collection_id, "file_name": name}, headers=self.auth)
         url = created["track_upload"]["upload_url"]
-        for attempt in range(3):
+        attempt = 0
+        while attempt < 3:
             try:
-                status, body, _ = await self.api.call(
+                status, body, headers = await self.api.call(
                     "upload: signed PUT", "PUT", url, data=data, headers={"Content-Type": "application/octet-stream"}, idempotent=False,
-                    ok=(200, 403),
+                    ok=(200, 403, 409) if attempt else (200, 403),
                 )
+                if status == 409 and time.monotonic() < self.api.stop_at + 60:
+                    # The cut attempt's claim on the URL lasts until TRACKS_UPLOAD_CLAIM_SECONDS pass.
+                    self.waited_for_claim += 1
+                    await asyncio.sleep(min(float(headers.get("Retry-After", 2)), 5.0))
+                    continue
                 if status == 403:
                     if attempt == 0 and not self.api.retried:
                         self.api.stats.unexpected.append(f"upload: signed PUT: 403 {body[:200]!r}")
@@ -302,7 +309,8 @@ class Uploader:
                 self.acknowledged_tracks.append(created["track_id"])
                 return
             except Unknown:
-                if attempt == 2:
+                attempt += 1
+                if attempt == 3:
                     raise
                 self.reused_after_cut += 1  # the same URL again: a crash mid-body must not have spent it
                 await asyncio.sleep(1.0)
