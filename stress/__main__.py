@@ -264,10 +264,14 @@ async def raw_request(port: int, head: str, body: bytes = b"") -> tuple[asyncio.
     return reader, writer
 
 
-def kill_the_worker_of(run: Run, writer: asyncio.StreamWriter, app: str) -> int | None:
+async def kill_the_worker_of(run: Run, writer: asyncio.StreamWriter, app: str) -> int | None:
+    """kill -9 the worker process that accepted this connection (on a busy machine the connection
+    may wait in the listen backlog for a while before a worker takes it)."""
     port = run.deployment.settings.ports[app]
     local_port = writer.get_extra_info("sockname")[1]
-    pid = worker_serving(local_port, port, run.deployment.child(app).worker_pids())
+    deadline = time.monotonic() + 20
+    while (pid := worker_serving(local_port, port, run.deployment.child(app).worker_pids())) is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
     if pid is not None:
         os.kill(pid, signal.SIGKILL)
         run.stats.kills.append(time.monotonic())
@@ -296,7 +300,7 @@ async def kill_mid_upload(run: Run, api: Api, url: str, big: bytes, at: float) -
         sent += chunk
         await asyncio.sleep(0.01)
     await asyncio.sleep(0.3)
-    pid = kill_the_worker_of(run, writer, "app_a")
+    pid = await kill_the_worker_of(run, writer, "app_a")
     writer.close()
     run.say(f"fault: kill -9 of server A's worker {pid} after {sent:,} of {len(big):,} bytes of a signed PUT")
     # The killed upload's claim on the URL expires (TRACKS_UPLOAD_CLAIM_SECONDS) and is not renewed
@@ -353,7 +357,7 @@ async def kill_mid_reorder(run: Run, api: Api, truth: Truth, token: str, playlis
                     waited = True
                     break
                 await asyncio.sleep(0.05)
-        pid = kill_the_worker_of(run, writer, "app_a")
+        pid = await kill_the_worker_of(run, writer, "app_a")
         writer.close()
         await asyncio.sleep(0.5)
         await lock.rollback()

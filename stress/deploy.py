@@ -141,7 +141,11 @@ class Deployment:
             "CLICK_RATE_LIMIT": "1000000/second",
             "WS_CONNECTIONS_PER_ADDRESS": "100000",
             "LOG_LEVEL": "WARNING",
-            "TRACKS_UPLOAD_CLAIM_SECONDS": "10",  # how long a killed upload holds its URL (the run is short)
+            # The run is short: a killed upload holds its URL 10 s, a track whose processing (or
+            # whose upload's store) died with its process is taken over after 30 s, looked for every 5 s.
+            "TRACKS_UPLOAD_CLAIM_SECONDS": "10",
+            "TRACKS_PROCESSING_LEASE_SECONDS": "30",
+            "TRACKS_SWEEP_SECONDS": "5",
             "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",
         }
