@@ -349,7 +349,7 @@ async def kill_mid_reorder(run: Run, api: Api, truth: Truth, token: str, playlis
                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
         _, writer = await raw_request(port, head, body)
         async with await psycopg.AsyncConnection.connect(truth.dsn, autocommit=True) as probe:
-            for _ in range(300):
+            for _ in range(900):  # a busy worker may take many seconds to reach the statement
                 cursor = await probe.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE 'UPDATE playlist%%'"
                 )
