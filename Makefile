@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run test bench install db seed lint clean
+.PHONY: run test bench stress install db seed lint clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ endif
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_NAMES) $(BENCH_ARGS)
+
+# Two servers behind nginx with PostgreSQL, Redis, S3 (moto) and a worker, under load and faults
+# (stress/, about 3 minutes): `make stress STRESS_ARGS="--seconds 30"` for a shorter load.
+stress: install
+	$(BIN)/python -m stress $(STRESS_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

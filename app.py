@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import check_production_safety, load_config
@@ -56,6 +57,8 @@ def register_request_guards(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
+    # Flask runs teardowns in reverse order: this one runs before Flask-SQLAlchemy's own.
+    app.teardown_appcontext(_end_session)
     migrate.init_app(app, db, render_as_batch=True)  # batch mode: SQLite can ALTER
     login_manager.init_app(app)
     csrf.init_app(app)
@@ -64,6 +67,16 @@ def register_extensions(app: Flask) -> None:
 
     register_auth(app)
     register_rate_limits(app)
+
+
+def _end_session(error: BaseException | None) -> None:
+    """End the request's session. A connection that died after the answer was made fails its
+    rollback; it is discarded (its transaction died with it) and the answer still goes out."""
+    try:
+        db.session.remove()
+    except SQLAlchemyError as failure:
+        logging.getLogger(__name__).warning("A database connection was lost as a request ended (%s); it is discarded.", failure.__class__.__name__)
+        db.session.remove()  # the failed rollback invalidated the connection: this only lets go of it
 
 
 @event.listens_for(Engine, "connect")

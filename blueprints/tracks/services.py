@@ -319,7 +319,10 @@ def ingest_audio(track: Track, stream, claim: UploadClaim | None = None) -> Trac
         track = db.session.get(Track, track.id, populate_existing=True)
         track.audio_key, track.format, track.mimetype = key, info.format, info.mimetype
         track.duration, track.size, track.waveform = info.duration, info.size, info.peaks
-        track.status, track.error_reason, track.claimed_at = TrackStatus.processing, None, None
+        # The upload holds the processing claim while its file is being stored: the sweep must not
+        # hand the track to a worker that would find no file yet and mark it missing.
+        storing_since = datetime.now(UTC)
+        track.status, track.error_reason, track.claimed_at = TrackStatus.processing, None, storing_since
         db.session.commit()
         try:
             staged.store(key)
@@ -332,6 +335,10 @@ def ingest_audio(track: Track, stream, claim: UploadClaim | None = None) -> Trac
             )
             db.session.commit()
             raise
+        # Stored: the track is free for processing (a crash before this leaves it to the sweep once
+        # TRACKS_PROCESSING_LEASE_SECONDS have passed).
+        db.session.execute(update(Track).where(Track.id == track.id, Track.claimed_at == storing_since).values(claimed_at=None))
+        db.session.commit()
     return track
 
 

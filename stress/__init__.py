@@ -1,0 +1,1 @@
+"""`make stress`: a two-server deployment on loopback under load and faults (see __main__.py)."""
