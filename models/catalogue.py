@@ -82,11 +82,15 @@ class Anime(TimestampMixin, SoftDeleteMixin, Base):
 
     # Legacy: videos linked straight to an anime before themes existed (Video.anime_id).
     videos: Mapped[list[Video]] = relationship(back_populates="anime", lazy="raise_on_sql")
-    synonyms: Mapped[list[AnimeSynonym]] = relationship(back_populates="anime", lazy="raise_on_sql")
-    themes: Mapped[list[AnimeTheme]] = relationship(back_populates="anime", lazy="raise_on_sql")
+    synonyms: Mapped[list[AnimeSynonym]] = relationship(back_populates="anime", lazy="raise_on_sql", passive_deletes=True)
+    themes: Mapped[list[AnimeTheme]] = relationship(back_populates="anime", lazy="raise_on_sql", passive_deletes=True)
     images: Mapped[list[Image]] = relationship(secondary=anime_image, back_populates="anime", lazy="raise_on_sql")
     studios: Mapped[list[Studio]] = relationship(secondary=anime_studio, back_populates="anime", lazy="raise_on_sql")
     series: Mapped[list[Series]] = relationship(secondary=anime_series, back_populates="anime", lazy="raise_on_sql")
+
+
+# One-to-many relations leave deleting children (or nulling their keys) to the database's ON DELETE,
+# so a force delete never loads, nor orphans, the rows below it (passive_deletes).
 
 
 class AnimeSynonym(TimestampMixin, SoftDeleteMixin, Base):
@@ -119,7 +123,7 @@ class AnimeTheme(TimestampMixin, SoftDeleteMixin, Base):
 
     anime: Mapped[Anime] = relationship(back_populates="themes", lazy="raise_on_sql")
     song: Mapped[Song | None] = relationship(back_populates="themes", lazy="raise_on_sql")
-    entries: Mapped[list[AnimeThemeEntry]] = relationship(back_populates="theme", lazy="raise_on_sql")
+    entries: Mapped[list[AnimeThemeEntry]] = relationship(back_populates="theme", lazy="raise_on_sql", passive_deletes=True)
 
 
 @event.listens_for(AnimeTheme, "before_insert")
@@ -150,7 +154,7 @@ class Song(TimestampMixin, SoftDeleteMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str | None] = mapped_column(String(192), index=True)
 
-    themes: Mapped[list[AnimeTheme]] = relationship(back_populates="song", lazy="raise_on_sql")
+    themes: Mapped[list[AnimeTheme]] = relationship(back_populates="song", lazy="raise_on_sql", passive_deletes=True)
     artists: Mapped[list[Artist]] = relationship(secondary=artist_song, back_populates="songs", lazy="raise_on_sql")
 
 

@@ -67,8 +67,18 @@ def attribute_schema(attribute: Attribute) -> dict:
 def resource_schemas() -> dict[str, dict]:
     """One object schema per resource type: every attribute, and each include as a property."""
     schemas = {}
+    # A pivot's columns ride on the related object when included through it (artistsong on artists and songs).
+    pivots: dict[str, dict[str, dict]] = {}
+    for resource in SCHEMAS.values():
+        for relation in resource.relations.values():
+            if relation.pivot_name:
+                pivots.setdefault(relation.target, {})[relation.pivot_name] = {
+                    "type": "object",
+                    "properties": {key: nullable({"type": "string"}) for key, _ in relation.pivot_attributes},
+                }
     for resource in SCHEMAS.values():
         properties = {attribute.name: attribute_schema(attribute) for attribute in resource.attributes}
+        properties.update(pivots.get(resource.type, {}))
         for name, relation in resource.relations.items():
             target = ref(schema_name(relation.target))
             properties[name] = {"type": "array", "items": target} if relation.many else nullable(target)
