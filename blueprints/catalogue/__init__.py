@@ -17,6 +17,7 @@ def register(app: Flask) -> None:
     from blueprints.catalogue import schemas, seed
     from blueprints.catalogue.admin import admin
     from blueprints.catalogue.api import api
+    from blueprints.catalogue.cli import catalogue_cli
     from blueprints.catalogue.views import bp
 
     for resource_schema in schemas.ALL:
@@ -26,3 +27,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(api)
     app.register_blueprint(admin)
+    app.cli.add_command(catalogue_cli)
