@@ -489,7 +489,7 @@ def admin_list(resource: CatalogueResource, *, trashed: bool, search: str = "", 
     statement = select(model).where(model.deleted_at.is_not(None) if trashed else model.deleted_at.is_(None))
     if resource is IMAGE:
         statement = statement.where(images_listed_for(viewer_id))
-    searchable = [getattr(model, name) for name in ("basename", "name", "slug", "path") if hasattr(model, name)]
+    searchable = [getattr(model, name) for name in ("basename", "name", "slug", "path", "title", "text") if hasattr(model, name)]
     if search and searchable:
         statement = statement.where(search_clause(searchable, search))
     return db.paginate(statement.order_by(model.id.desc()), page=page, per_page=25, error_out=False)
@@ -596,3 +596,55 @@ def list_pivot(pivot: CataloguePivot, page: int, size: int) -> tuple[list[dict[s
     )
     rows = [dict(row._mapping) for row in db.session.execute(statement)]
     return rows[:size], len(rows) > size
+
+
+@dataclass
+class RelationSection:
+    """One pivot seen from one of its sides, for the admin relation editor."""
+
+    pivot: CataloguePivot
+    other: CatalogueResource  # the side that is not the owner
+    owner_is_left: bool
+    linked: list[tuple[Any, dict[str, Any]]]  # (other row, pivot columns)
+    suggestions: list[str]  # keys of rows one may attach (the first few, for a datalist)
+
+
+def relation_sections(resource: CatalogueResource, instance, *, viewer_id: int | None = None) -> list[RelationSection]:
+    """Every pivot the resource takes part in, with what is linked now (one query per pivot)."""
+    sections = []
+    for pivot in PIVOTS.values():
+        if resource not in (pivot.left, pivot.right):
+            continue
+        owner_is_left = pivot.left is resource
+        other = pivot.right if owner_is_left else pivot.left
+        own_column = pivot.table.c[pivot.left_column if owner_is_left else pivot.right_column]
+        other_column = pivot.table.c[pivot.right_column if owner_is_left else pivot.left_column]
+        extra = [pivot.table.c[spec.name] for spec in pivot.fields]
+        statement = (
+            select(other.model, *extra)
+            .join(pivot.table, other_column == other.model.id)
+            .where(own_column == instance.id)
+            .order_by(other.model.id)
+        )
+        if other is IMAGE:
+            statement = statement.where(images_listed_for(viewer_id))
+        linked = [(row[0], {spec.name: value for spec, value in zip(pivot.fields, row[1:])}) for row in db.session.execute(statement)]
+        candidates = select(other.key_column).where(other.model.deleted_at.is_(None)).order_by(other.model.id.desc()).limit(200)
+        if other is IMAGE:
+            candidates = candidates.where(images_listed_for(viewer_id))
+        sections.append(RelationSection(pivot, other, owner_is_left, linked, [str(key) for key in db.session.scalars(candidates)]))
+    return sections
+
+
+def children_of(resource: CatalogueResource, instance) -> list[tuple[CatalogueResource, list[Any], str]]:
+    """One-to-many children an owner's relation page lists: (child resource, rows, the child's key to its owner)."""
+    wanted = {
+        "anime": [(ANIMETHEME, AnimeTheme.anime_id), (ANIMESYNONYM, AnimeSynonym.anime_id)],
+        "animetheme": [(ANIMETHEMEENTRY, AnimeThemeEntry.theme_id)],
+        "song": [(ANIMETHEME, AnimeTheme.song_id)],
+    }.get(resource.name, [])
+    children = []
+    for child, column in wanted:
+        rows = db.session.scalars(select(child.model).where(column == instance.id, child.model.deleted_at.is_(None)).order_by(child.model.id)).all()
+        children.append((child, rows, column.key))
+    return children
