@@ -254,3 +254,25 @@ def test_the_full_include_tree_costs_a_fixed_number_of_queries(app, client, coun
     with count_queries() as queries:
         client.get("/api/artist?include=songs.animethemes.anime&page[size]=4")
     assert len(queries) <= 5
+
+
+@pytest.mark.parametrize("first", ["blueprints.playlists", "blueprints.catalogue.schemas", "blueprints.apidocs"])
+def test_registration_does_not_depend_on_import_order(tmp_path, first):
+    """Whichever feature module a process imports first, the app has every schema, relation and seed step."""
+    import subprocess
+    import sys
+
+    from tests.servers import ROOT
+
+    code = (
+        f"import {first}\n"
+        "from app import create_app\n"
+        "from blueprints.common.query import SCHEMAS\n"
+        "from demo.seed import SEED_STEPS\n"
+        f"app = create_app({{'TESTING': True, 'SQLALCHEMY_DATABASE_URI': 'sqlite:///{tmp_path}/x.db', 'INSTANCE_PATH': '{tmp_path}/i', 'MEDIA_ROOT': '{tmp_path}/m'}})\n"
+        "assert {'anime', 'animetheme', 'animethemeentry', 'song', 'series', 'animesynonym', 'playlist'} <= set(SCHEMAS)\n"
+        "assert 'playlists' in SCHEMAS['image'].relations and 'catalogue' in SEED_STEPS\n"
+        "assert 'catalogue' in app.cli.commands\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
