@@ -20,10 +20,15 @@ def seed_step(name: str, order: int, count: Callable[[], int]):
     """Register ``run(advance)``; it must add nothing when its content already exists."""
 
     def decorator(run):
-        SEED_STEPS[name] = SeedStep(name, order, count, run)
+        add_seed_step(name, order, count, run)
         return run
 
     return decorator
+
+
+def add_seed_step(name: str, order: int, count: Callable[[], int], run: Callable[[Callable[[int], None]], list[str]]) -> None:
+    """The same, called from a feature's register(app) (registering twice replaces, never duplicates)."""
+    SEED_STEPS[name] = SeedStep(name, order, count, run)
 
 
 def ordered_steps() -> list[SeedStep]:

@@ -132,7 +132,17 @@ CATALOGUE_BODIES = {
     "anime": lambda n: {"name": n, "slug": n},
     "artist": lambda n: {"name": n, "slug": n},
     "studio": lambda n: {"name": n, "slug": n},
+    "series": lambda n: {"name": n, "slug": n},
+    "song": lambda n: {"title": n},
+    "animesynonym": lambda n: {"text": n, "anime_id": _catalogue_row("anime", n).id},
+    "animetheme": lambda n: {"type": "OP", "anime_id": _catalogue_row("anime", n).id},
+    "animethemeentry": lambda n: {"theme_id": catalogue.create(catalogue.ANIMETHEME, CATALOGUE_BODIES["animetheme"](n)).id},
 }
+
+
+def _catalogue_row(name: str, n: str):
+    """A parent row a body refers to (inside the builder's app context)."""
+    return catalogue.create(catalogue.RESOURCES[name], CATALOGUE_BODIES[name](f"{n}-{name}"))
 
 
 def _catalogue_item(w: World, name: str, *, trashed: bool = False):
@@ -164,7 +174,7 @@ def _next(w: World) -> int:
 def catalogue_rows() -> list[Row]:
     rows = []
     for name, body in CATALOGUE_BODIES.items():
-        key = "<int:key>" if name == "image" else "<key>"
+        key = "<int:key>" if catalogue.RESOURCES[name].key == "id" else "<key>"
 
         def store(w, name=name, body=body):
             return f"/api/{name}", {"json": body(w.unique(name[:2]))}
@@ -187,6 +197,47 @@ def catalogue_rows() -> list[Row]:
             Row("DELETE", f"/forceDelete/{name}/{key}", destroy, api_admin(200)),
         ]
     return rows
+
+
+def _pivot_pair(w: World, pivot, *, attached: bool):
+    """Fresh rows for both sides of a pivot (linked first when the request detaches or edits)."""
+    left = catalogue.create(pivot.left, CATALOGUE_BODIES[pivot.left.name](w.unique("l")))
+    right = catalogue.create(pivot.right, CATALOGUE_BODIES[pivot.right.name](w.unique("r")))
+    if attached:
+        catalogue.attach(pivot, left, right, {})
+    return pivot.left.key_of(left), pivot.right.key_of(right)
+
+
+def pivot_rows() -> list[Row]:
+    rows = []
+    for name, pivot in catalogue.PIVOTS.items():
+        rule = f"/api/{name}/{'<int:left>' if pivot.left.key == 'id' else '<left>'}/{'<int:right>' if pivot.right.key == 'id' else '<right>'}"
+
+        def url(w, pivot=pivot, name=name, attached=False):
+            left, right = _pivot_pair(w, pivot, attached=attached)
+            return f"/api/{name}/{left}/{right}"
+
+        rows += [
+            Row("POST", rule, lambda w, url=url: (url(w), {"json": {}}), api_admin(201)),
+            Row("DELETE", rule, lambda w, url=url: (url(w, attached=True), {}), api_admin(200)),
+        ]
+        if pivot.fields:
+            rows += [
+                Row(method, rule, lambda w, url=url: (url(w, attached=True), {"json": {"as": "x"}}), api_admin(200))
+                for method in ("PUT", "PATCH")
+            ]
+    return rows
+
+
+def _relation_page(action: str) -> Build:
+    def build(w):
+        pivot = catalogue.PIVOTS["animestudio"]
+        anime, studio = _pivot_pair(w, pivot, attached=action == "detach")
+        if action == "attach":
+            return f"/admin/catalogue/anime/{anime}/relations/animestudio", {"data": {"other": studio}}
+        return f"/admin/catalogue/anime/{anime}/relations/animestudio/{studio}", {"data": {"action": "detach"}}
+
+    return build
 
 
 def _admin_page(action: str, *, trashed: bool = False) -> Build:
@@ -270,7 +321,10 @@ ROWS: list[Row] = [
     Row("POST", "/api/admin/notification", lambda w: ("/api/admin/notification", {"json": {"text": "hi", "duration": 3}}), soundboard_admin(200)),
     # Public: the same answer for everyone (no sound exists here, so the click names none: 400).
     Row("POST", "/api/soundboard/click", lambda w: ("/api/soundboard/click", {"json": {"type": "click"}}), anyone(400)),
+    Row("POST", "/admin/catalogue/<resource_name>/<key>/relations/<pivot_name>", _relation_page("attach"), page_admin(303)),
+    Row("POST", "/admin/catalogue/<resource_name>/<key>/relations/<pivot_name>/<other_key>", _relation_page("detach"), page_admin(303)),
     *catalogue_rows(),
+    *pivot_rows(),
 ]
 
 

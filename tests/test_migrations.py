@@ -74,3 +74,42 @@ def test_playlist_public_ids_are_given_to_existing_rows(empty_database_url, tmp_
         downgrade(revision="0800")
         assert "public_id" not in {c["name"] for c in inspect(db.engine).get_columns("playlist")}
         db.engine.dispose()
+
+
+def test_videos_linked_to_an_anime_become_entries_of_its_themes(empty_database_url, tmp_path):
+    """Migration 0920: each legacy video -> anime link becomes theme (type, sequence) -> entry (version) -> video."""
+    app = create_app(
+        {"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), "SQLALCHEMY_DATABASE_URI": empty_database_url, "MEDIA_ROOT": str(tmp_path / "m")}
+    )
+    videos = [
+        (1, "Frostbound-OP1", 1), (2, "Frostbound-OP1-NCBD720", 1), (3, "Frostbound-OP1v2", 1),
+        (4, "Frostbound-ED2", 1), (5, "Other-IN", 2), (6, "Loose-Clip", 2), (7, "NoAnime-OP1", None),
+    ]
+    with app.app_context():
+        upgrade(revision="0910")
+        with db.engine.begin() as connection:
+            for anime_id, slug in ((1, "frostbound"), (2, "other")):
+                connection.execute(text(
+                    "INSERT INTO anime (id, name, slug, created_at, updated_at) VALUES (:id, :slug, :slug, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ), {"id": anime_id, "slug": slug})
+            for video_id, basename, anime_id in videos:
+                connection.execute(text(
+                    "INSERT INTO video (id, basename, filename, path, size, mimetype, nc, subbed, lyrics, uncen, overlap, anime_id, created_at, updated_at) "
+                    "VALUES (:id, :b, :b, :b, 0, 'video/webm', false, false, false, false, 'None', :anime, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ), {"id": video_id, "b": basename, "anime": anime_id})
+        upgrade()
+        with db.engine.connect() as connection:
+            rows = connection.execute(text(
+                "SELECT v.id, t.anime_id, t.slug, t.sequence, e.version FROM anime_theme_entry_video p "
+                "JOIN video v ON v.id = p.video_id JOIN anime_theme_entry e ON e.id = p.entry_id "
+                "JOIN anime_theme t ON t.id = e.theme_id ORDER BY v.id"
+            )).all()
+            theme_count = connection.execute(text("SELECT count(*) FROM anime_theme")).scalar()
+        assert [tuple(row) for row in rows] == [
+            (1, 1, "OP1", 1, None), (2, 1, "OP1", 1, None), (3, 1, "OP1", 1, 2),
+            (4, 1, "ED2", 2, None), (5, 2, "IN", None, None), (6, 2, "OP", None, None),
+        ]
+        assert theme_count == 4
+        check()
+        downgrade(revision="0910")
+        db.engine.dispose()

@@ -18,7 +18,7 @@ from blueprints.apidocs.openapi import (
     query,
     ref,
 )
-from blueprints.catalogue.services import SLUG, CatalogueResource, WritableField
+from blueprints.catalogue.services import SLUG, CataloguePivot, CatalogueResource, WritableField
 from blueprints.common.query import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_NUMBER,
@@ -67,8 +67,18 @@ def attribute_schema(attribute: Attribute) -> dict:
 def resource_schemas() -> dict[str, dict]:
     """One object schema per resource type: every attribute, and each include as a property."""
     schemas = {}
+    # A pivot's columns ride on the related object when included through it (artistsong on artists and songs).
+    pivots: dict[str, dict[str, dict]] = {}
+    for resource in SCHEMAS.values():
+        for relation in resource.relations.values():
+            if relation.pivot_name:
+                pivots.setdefault(relation.target, {})[relation.pivot_name] = {
+                    "type": "object",
+                    "properties": {key: nullable({"type": "string"}) for key, _ in relation.pivot_attributes},
+                }
     for resource in SCHEMAS.values():
         properties = {attribute.name: attribute_schema(attribute) for attribute in resource.attributes}
+        properties.update(pivots.get(resource.type, {}))
         for name, relation in resource.relations.items():
             target = ref(schema_name(relation.target))
             properties[name] = {"type": "array", "items": target} if relation.many else nullable(target)
@@ -340,6 +350,55 @@ def catalogue_paths(paths: dict, resources: dict[str, tuple[CatalogueResource, R
         ))
 
 
+def pivot_paths(paths: dict, pivots: dict[str, CataloguePivot]) -> None:
+    """Relation editing, upstream's /api/animeimage/{anime}/{image} style."""
+    for name, pivot in pivots.items():
+        tag = "Relations (AnimeThemes)"
+        row = {
+            "type": "object",
+            "properties": {
+                pivot.left_column: {"type": "integer"},
+                pivot.right_column: {"type": "integer"},
+                **{spec.name: writable_schema(spec) for spec in pivot.fields},
+            },
+            "required": [pivot.left_column, pivot.right_column],
+        }
+        one = json_response({"type": "object", "properties": {name: row}, "required": [name]})
+        left = {**key_parameter(pivot.left), "name": "left"}
+        right = {**key_parameter(pivot.right), "name": "right"}
+        item = f"/api/{name}/{{left}}/{{right}}"
+        page = [
+            query("page[size]", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}),
+            query("page[number]", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_NUMBER}),
+        ]
+        add(paths, f"/api/{name}", "get", operation(
+            f"{name}_index", f"List {pivot.left.label}-{pivot.right.label} links", tag,
+            {"200": json_response({"type": "object"}), **error_responses(ERROR, 422)}, parameters=page,
+        ))
+        add(paths, item, "get", operation(
+            f"{name}_show", f"Show one {pivot.left.label}-{pivot.right.label} link", tag,
+            {"200": one, **error_responses(ERROR, 404)}, parameters=[left, right],
+        ))
+        body = json_body(write_body_schema(CatalogueResource(name, name, None, "id", pivot.fields), partial=True), required=False)
+        add(paths, item, "post", operation(
+            f"{name}_store", f"Attach {pivot.right.label} to {pivot.left.label}", tag,
+            {"201": one, **error_responses(ERROR, 401, 403, 404, 422)}, parameters=[left, right], body=body,
+            security=SIGNED_IN, description="Admins only.",
+        ))
+        if pivot.fields:
+            for method in ("put", "patch"):
+                add(paths, item, method, operation(
+                    f"{name}_update_{method}", f"Update the {pivot.left.label}-{pivot.right.label} link", tag,
+                    {"200": one, **error_responses(ERROR, 401, 403, 404, 422)}, parameters=[left, right], body=body,
+                    security=SIGNED_IN, description="Admins only.",
+                ))
+        add(paths, item, "delete", operation(
+            f"{name}_destroy", f"Detach {pivot.right.label} from {pivot.left.label}", tag,
+            {"200": json_response(ref("Message")), **error_responses(ERROR, 401, 403, 404)}, parameters=[left, right],
+            security=SIGNED_IN, description="Admins only.",
+        ))
+
+
 # --- playlists and /api/me --------------------------------------------------------------------
 
 PLAYLIST_WRITE = {
@@ -494,9 +553,11 @@ LIST_EXAMPLES: dict[str, Any] = {
 def animethemes_part() -> tuple[dict, dict]:
     """(paths, component schemas) of the family."""
     from blueprints.catalogue.api import RESOURCES
+    from blueprints.catalogue.services import PIVOTS
 
     paths: dict = {}
     catalogue_paths(paths, RESOURCES)
+    pivot_paths(paths, PIVOTS)
     playlist_paths(paths)
     return paths, {**shared_schemas(), **resource_schemas()}
 

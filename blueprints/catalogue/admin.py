@@ -19,6 +19,10 @@ def _resource(name: str) -> CatalogueResource:
     return RESOURCES[name]
 
 
+# Resources whose rows have a relation page: a pivot side, or an owner of children (themes, entries).
+RELATION_OWNERS = {name for pivot in services.PIVOTS.values() for name in (pivot.left.name, pivot.right.name)} | {"anime", "animetheme", "song"}
+
+
 def _form_data(resource: CatalogueResource) -> dict:
     """Form posts carry strings; the service takes the API's JSON types, so numbers are read here.
     Unchecked boxes are absent, so booleans default to False."""
@@ -42,7 +46,8 @@ def index(resource_name: str):
     page = page_argument(request.args)
     pagination = services.admin_list(resource, trashed=trashed, search=search, page=page, viewer_id=current_user.id)
     return render_template(
-        "catalogue/admin_index.html", resource=resource, pagination=pagination, trashed=trashed, search=search, resources=RESOURCES
+        "catalogue/admin_index.html", resource=resource, pagination=pagination, trashed=trashed, search=search, resources=RESOURCES,
+        relation_owners=RELATION_OWNERS,
     )
 
 
@@ -56,7 +61,8 @@ for _name in RESOURCES:
 def create(resource_name: str):
     resource = _resource(resource_name)
     errors: dict = {}
-    values: dict = {}
+    # A link from an owner's relation page names it (?anime_id=3): the new theme belongs to it.
+    values: dict = {spec.name: request.args[spec.name] for spec in resource.fields if spec.name in request.args}
     if request.method == "POST":
         values = _form_data(resource)
         try:
@@ -114,3 +120,78 @@ def force_delete(resource_name: str, key: str):
     services.force_delete(resource, services.find(resource, key, trashed="with", viewer_id=current_user.id))
     flash(f"{resource.label} “{key}” deleted for good.", "success")
     return redirect(url_for(f"catalogue_admin.admin_{resource.name}", trashed=1), code=303)
+
+
+# ---------------------------------------------------------------------------------------------
+# Relation editor: the pivots (attach, edit "as", detach) and the children of one row
+# ---------------------------------------------------------------------------------------------
+
+
+def _pivot_section(resource: CatalogueResource, pivot_name: str):
+    pivot = services.PIVOTS.get(pivot_name)
+    if pivot is None or resource not in (pivot.left, pivot.right):
+        raise NotFound("No such relation.")
+    return pivot
+
+
+def _ordered(pivot, resource: CatalogueResource, owner, other):
+    return (owner, other) if pivot.left is resource else (other, owner)
+
+
+def _relations_page(resource: CatalogueResource, instance, errors: dict | None = None, status: int = 200):
+    sections = services.relation_sections(resource, instance, viewer_id=current_user.id)
+    children = services.children_of(resource, instance)
+    return render_template(
+        "catalogue/admin_relations.html", resource=resource, instance=instance, sections=sections, children=children,
+        errors=errors or {}, resources=RESOURCES,
+    ), status
+
+
+@admin.get("/<resource_name>/<key>/relations")
+@admin_page_required
+def relations(resource_name: str, key: str):
+    resource = _resource(resource_name)
+    return _relations_page(resource, services.find(resource, key, trashed="with", viewer_id=current_user.id))
+
+
+@admin.post("/<resource_name>/<key>/relations/<pivot_name>")
+@admin_page_required
+def attach(resource_name: str, key: str, pivot_name: str):
+    resource = _resource(resource_name)
+    instance = services.find(resource, key, trashed="with", viewer_id=current_user.id)
+    pivot = _pivot_section(resource, pivot_name)
+    other_resource = pivot.right if pivot.left is resource else pivot.left
+    other_key = request.form.get("other", "").strip()
+    values = {spec.name: request.form.get(spec.name, "").strip() for spec in pivot.fields}
+    try:
+        other = services.find(other_resource, other_key, viewer_id=current_user.id)
+        services.attach(pivot, *_ordered(pivot, resource, instance, other), values)
+    except NotFound:
+        return _relations_page(resource, instance, {pivot_name: [f"No {other_resource.label.lower()} “{other_key}”."]}, 422)
+    except ValidationFailed as error:
+        messages = [message for field_messages in (error.errors or {}).values() for message in field_messages]
+        return _relations_page(resource, instance, {pivot_name: messages}, 422)
+    flash(f"{other_resource.label} “{other_key}” attached.", "success")
+    return redirect(url_for("catalogue_admin.relations", resource_name=resource.name, key=key), code=303)
+
+
+@admin.post("/<resource_name>/<key>/relations/<pivot_name>/<other_key>")
+@admin_page_required
+def update_relation(resource_name: str, key: str, pivot_name: str, other_key: str):
+    resource = _resource(resource_name)
+    instance = services.find(resource, key, trashed="with", viewer_id=current_user.id)
+    pivot = _pivot_section(resource, pivot_name)
+    other_resource = pivot.right if pivot.left is resource else pivot.left
+    other = services.find(other_resource, other_key, trashed="with", viewer_id=current_user.id)
+    pair = _ordered(pivot, resource, instance, other)
+    if request.form.get("action") == "detach":
+        services.detach(pivot, *pair)
+        flash(f"{other_resource.label} “{other_key}” detached.", "success")
+    else:
+        try:
+            services.update_pivot(pivot, *pair, {spec.name: request.form.get(spec.name, "").strip() for spec in pivot.fields})
+        except ValidationFailed as error:
+            messages = [message for field_messages in (error.errors or {}).values() for message in field_messages]
+            return _relations_page(resource, instance, {pivot_name: messages}, 422)
+        flash(f"{other_resource.label} “{other_key}” saved.", "success")
+    return redirect(url_for("catalogue_admin.relations", resource_name=resource.name, key=key), code=303)

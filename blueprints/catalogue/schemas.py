@@ -6,19 +6,30 @@ from flask import url_for
 from blueprints.catalogue.services import images_listed_for
 from blueprints.common.query import Attribute, Relation, ResourceSchema
 from models.catalogue import (
+    ANIME_MEDIA_FORMATS,
     ANIME_SEASONS,
     IMAGE_FACETS,
+    SYNONYM_TYPES,
+    THEME_TYPES,
     VIDEO_OVERLAPS,
     VIDEO_SOURCES,
     Anime,
+    AnimeSynonym,
+    AnimeTheme,
+    AnimeThemeEntry,
     Artist,
     Audio,
     Image,
+    Series,
+    Song,
     Studio,
     Video,
     anime_image,
+    anime_series,
     anime_studio,
+    anime_theme_entry_video,
     artist_image,
+    artist_song,
     studio_image,
 )
 
@@ -126,6 +137,7 @@ _anime_attributes = [
     Attribute("slug", Anime.slug),
     Attribute("year", Anime.year, "int"),
     Attribute("season", Anime.season, "enum", choices=ANIME_SEASONS),
+    Attribute("media_format", Anime.media_format, "enum", choices=ANIME_MEDIA_FORMATS),
     Attribute("synopsis", Anime.synopsis),
     *_timestamps(Anime),
 ]
@@ -136,16 +148,17 @@ ANIME = ResourceSchema(
     table=Anime.__table__,
     attributes=_anime_attributes,
     default_fields=_defaults(_anime_attributes),
-    sorts=("anime_id", "name", "slug", "year", "season", "created_at", "updated_at"),
-    filters=("anime_id", "name", "slug", "year", "season", "created_at", "updated_at", "deleted_at"),
+    sorts=("anime_id", "name", "slug", "year", "season", "media_format", "created_at", "updated_at"),
+    filters=("anime_id", "name", "slug", "year", "season", "media_format", "synopsis", "created_at", "updated_at", "deleted_at"),
 )
 
 
-def _named(model, type_name: str, plural: str) -> ResourceSchema:
+def _named(model, type_name: str, plural: str, *extra: Attribute) -> ResourceSchema:
     attributes = [
         Attribute(f"{type_name}_id", model.id, "int"),
         Attribute("name", model.name),
         Attribute("slug", model.slug),
+        *extra,
         *_timestamps(model),
     ]
     return ResourceSchema(
@@ -160,8 +173,68 @@ def _named(model, type_name: str, plural: str) -> ResourceSchema:
     )
 
 
-ARTIST = _named(Artist, "artist", "artists")
+ARTIST = _named(Artist, "artist", "artists", Attribute("information", Artist.information))
 STUDIO = _named(Studio, "studio", "studios")
+SERIES = _named(Series, "series", "series")
+
+
+def _wiki(model, type_name: str, plural: str, attributes: list[Attribute], sorts: tuple[str, ...], filters: tuple[str, ...]) -> ResourceSchema:
+    attributes = [*attributes, *_timestamps(model)]
+    return ResourceSchema(
+        type=type_name,
+        singular=type_name,
+        plural=plural,
+        table=model.__table__,
+        attributes=attributes,
+        default_fields=_defaults(attributes),
+        sorts=(*sorts, "created_at", "updated_at"),
+        filters=(*filters, "created_at", "updated_at", "deleted_at"),
+    )
+
+
+ANIMESYNONYM = _wiki(
+    AnimeSynonym, "animesynonym", "animesynonyms",
+    [
+        Attribute("synonym_id", AnimeSynonym.id, "int"),
+        Attribute("text", AnimeSynonym.text),
+        Attribute("type", AnimeSynonym.type, "enum", choices=SYNONYM_TYPES),
+    ],
+    ("synonym_id", "text", "type"),
+    ("synonym_id", "text", "type"),
+)
+ANIMETHEME = _wiki(
+    AnimeTheme, "animetheme", "animethemes",
+    [
+        Attribute("theme_id", AnimeTheme.id, "int"),
+        Attribute("type", AnimeTheme.type, "enum", choices=THEME_TYPES),
+        Attribute("sequence", AnimeTheme.sequence, "int"),
+        Attribute("slug", AnimeTheme.slug),
+    ],
+    ("theme_id", "type", "sequence", "slug"),
+    ("theme_id", "type", "sequence", "slug"),
+)
+ANIMETHEMEENTRY = _wiki(
+    AnimeThemeEntry, "animethemeentry", "animethemeentries",
+    [
+        Attribute("entry_id", AnimeThemeEntry.id, "int"),
+        Attribute("version", AnimeThemeEntry.version, "int"),
+        Attribute("episodes", AnimeThemeEntry.episodes),
+        Attribute("nsfw", AnimeThemeEntry.nsfw, "bool"),
+        Attribute("spoiler", AnimeThemeEntry.spoiler, "bool"),
+        Attribute("notes", AnimeThemeEntry.notes),
+    ],
+    ("entry_id", "version", "episodes", "nsfw", "spoiler", "notes"),
+    ("entry_id", "version", "episodes", "nsfw", "spoiler", "notes"),
+)
+SONG = _wiki(
+    Song, "song", "songs",
+    [Attribute("song_id", Song.id, "int"), Attribute("title", Song.title)],
+    ("song_id", "title"),
+    ("song_id", "title"),
+)
+
+# A performance's pivot columns, shown on each artist of a song and each song of an artist.
+PERFORMANCE = dict(pivot_name="artistsong", pivot_attributes=(("as", artist_song.c["as"]), ("alias", artist_song.c.alias)))
 
 AUDIO.add_relation(Relation("videos", "video", remote_key=Video.audio_id))
 VIDEO.add_relation(Relation("audio", "audio", local_key=Video.audio_id))
@@ -169,9 +242,26 @@ VIDEO.add_relation(Relation("anime", "anime", local_key=Video.anime_id))
 IMAGE.add_relation(Relation("anime", "anime", pivot=(anime_image.c.image_id, anime_image.c.anime_id)))
 IMAGE.add_relation(Relation("artists", "artist", pivot=(artist_image.c.image_id, artist_image.c.artist_id)))
 IMAGE.add_relation(Relation("studios", "studio", pivot=(studio_image.c.image_id, studio_image.c.studio_id)))
-ANIME.add_relation(Relation("videos", "video", remote_key=Video.anime_id))
+VIDEO.add_relation(Relation("animethemeentries", "animethemeentry", pivot=(anime_theme_entry_video.c.video_id, anime_theme_entry_video.c.entry_id)))
+ANIME.add_relation(Relation("videos", "video", remote_key=Video.anime_id))  # legacy: the link from before themes
+ANIME.add_relation(Relation("animesynonyms", "animesynonym", remote_key=AnimeSynonym.anime_id))
+ANIME.add_relation(Relation("animethemes", "animetheme", remote_key=AnimeTheme.anime_id))
+ANIME.add_relation(Relation("series", "series", pivot=(anime_series.c.anime_id, anime_series.c.series_id)))
 ANIME.add_relation(Relation("images", "image", pivot=(anime_image.c.anime_id, anime_image.c.image_id)))
 ANIME.add_relation(Relation("studios", "studio", pivot=(anime_studio.c.anime_id, anime_studio.c.studio_id)))
 ARTIST.add_relation(Relation("images", "image", pivot=(artist_image.c.artist_id, artist_image.c.image_id)))
 STUDIO.add_relation(Relation("images", "image", pivot=(studio_image.c.studio_id, studio_image.c.image_id)))
 STUDIO.add_relation(Relation("anime", "anime", pivot=(anime_studio.c.studio_id, anime_studio.c.anime_id)))
+ARTIST.add_relation(Relation("songs", "song", pivot=(artist_song.c.artist_id, artist_song.c.song_id), **PERFORMANCE))
+SERIES.add_relation(Relation("anime", "anime", pivot=(anime_series.c.series_id, anime_series.c.anime_id)))
+ANIMESYNONYM.add_relation(Relation("anime", "anime", local_key=AnimeSynonym.anime_id))
+ANIMETHEME.add_relation(Relation("anime", "anime", local_key=AnimeTheme.anime_id))
+ANIMETHEME.add_relation(Relation("song", "song", local_key=AnimeTheme.song_id))
+ANIMETHEME.add_relation(Relation("animethemeentries", "animethemeentry", remote_key=AnimeThemeEntry.theme_id))
+ANIMETHEMEENTRY.add_relation(Relation("animetheme", "animetheme", local_key=AnimeThemeEntry.theme_id))
+ANIMETHEMEENTRY.add_relation(Relation("videos", "video", pivot=(anime_theme_entry_video.c.entry_id, anime_theme_entry_video.c.video_id)))
+SONG.add_relation(Relation("animethemes", "animetheme", remote_key=AnimeTheme.song_id))
+SONG.add_relation(Relation("artists", "artist", pivot=(artist_song.c.song_id, artist_song.c.artist_id), **PERFORMANCE))
+
+# Every catalogue resource, in the order of the API documentation; catalogue.register(app) registers them.
+ALL = (AUDIO, VIDEO, IMAGE, ANIME, ANIMESYNONYM, ANIMETHEME, ANIMETHEMEENTRY, SONG, ARTIST, SERIES, STUDIO)

@@ -22,14 +22,22 @@ from media.images import inspect_image
 from media.inspection import inspect_audio
 from media.storage import get_storage, max_upload_bytes, staged_upload
 from models.catalogue import (
+    ANIME_MEDIA_FORMATS,
     ANIME_SEASONS,
     IMAGE_FACETS,
+    SYNONYM_TYPES,
+    THEME_TYPES,
     VIDEO_OVERLAPS,
     VIDEO_SOURCES,
     Anime,
+    AnimeSynonym,
+    AnimeTheme,
+    AnimeThemeEntry,
     Artist,
     Audio,
     Image,
+    Series,
+    Song,
     Studio,
     Video,
 )
@@ -147,18 +155,59 @@ ANIME = CatalogueResource(
         WritableField("slug", required=True, unique=True, pattern=SLUG),
         WritableField("year", "int", minimum=1900),
         WritableField("season", "enum", choices=ANIME_SEASONS),
+        WritableField("media_format", "enum", choices=ANIME_MEDIA_FORMATS),
         WritableField("synopsis", max_length=5000),
     ),
 )
 ARTIST = CatalogueResource(
     "artist", "Artist", Artist, "slug",
-    (WritableField("name", required=True), WritableField("slug", required=True, unique=True, pattern=SLUG)),
+    (
+        WritableField("name", required=True),
+        WritableField("slug", required=True, unique=True, pattern=SLUG),
+        WritableField("information", max_length=5000),
+    ),
 )
 STUDIO = CatalogueResource(
     "studio", "Studio", Studio, "slug",
     (WritableField("name", required=True), WritableField("slug", required=True, unique=True, pattern=SLUG)),
 )
-RESOURCES = {resource.name: resource for resource in (AUDIO, VIDEO, IMAGE, ANIME, ARTIST, STUDIO)}
+SERIES = CatalogueResource(
+    "series", "Series", Series, "slug",
+    (WritableField("name", required=True), WritableField("slug", required=True, unique=True, pattern=SLUG)),
+)
+SONG = CatalogueResource("song", "Song", Song, "id", (WritableField("title"),))
+ANIMESYNONYM = CatalogueResource(
+    "animesynonym", "AnimeSynonym", AnimeSynonym, "id",
+    (
+        WritableField("text", required=True),
+        WritableField("type", "enum", choices=SYNONYM_TYPES),
+        WritableField("anime_id", "fk", required=True, fk_model=Anime),
+    ),
+)
+ANIMETHEME = CatalogueResource(
+    "animetheme", "AnimeTheme", AnimeTheme, "id",
+    (
+        WritableField("type", "enum", required=True, choices=THEME_TYPES),
+        WritableField("sequence", "int", minimum=0),
+        WritableField("anime_id", "fk", required=True, fk_model=Anime),
+        WritableField("song_id", "fk", fk_model=Song),
+    ),
+)
+ANIMETHEMEENTRY = CatalogueResource(
+    "animethemeentry", "AnimeThemeEntry", AnimeThemeEntry, "id",
+    (
+        WritableField("version", "int", minimum=0),
+        WritableField("episodes"),
+        WritableField("nsfw", "bool"),
+        WritableField("spoiler", "bool"),
+        WritableField("notes"),
+        WritableField("theme_id", "fk", required=True, fk_model=AnimeTheme),
+    ),
+)
+RESOURCES = {
+    resource.name: resource
+    for resource in (AUDIO, VIDEO, IMAGE, ANIME, ARTIST, STUDIO, SERIES, SONG, ANIMESYNONYM, ANIMETHEME, ANIMETHEMEENTRY)
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -440,7 +489,162 @@ def admin_list(resource: CatalogueResource, *, trashed: bool, search: str = "", 
     statement = select(model).where(model.deleted_at.is_not(None) if trashed else model.deleted_at.is_(None))
     if resource is IMAGE:
         statement = statement.where(images_listed_for(viewer_id))
-    searchable = [getattr(model, name) for name in ("basename", "name", "slug", "path") if hasattr(model, name)]
+    searchable = [getattr(model, name) for name in ("basename", "name", "slug", "path", "title", "text") if hasattr(model, name)]
     if search and searchable:
         statement = statement.where(search_clause(searchable, search))
     return db.paginate(statement.order_by(model.id.desc()), page=page, per_page=25, error_out=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Relations (pivots): attach, update, detach, as upstream's /api/animeimage-style endpoints
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CataloguePivot:
+    """A many-to-many link edited on its own: ``/api/<name>/<left key>/<right key>``."""
+
+    name: str  # "artistsong"
+    table: Any  # the pivot Table
+    left: CatalogueResource
+    right: CatalogueResource
+    left_column: str  # "artist_id"
+    right_column: str  # "song_id"
+    fields: tuple[WritableField, ...] = ()  # the pivot's own columns ("as", "alias")
+
+
+def _pivot_table(name: str):
+    from models import catalogue
+
+    return getattr(catalogue, name)
+
+
+PIVOTS = {
+    pivot.name: pivot
+    for pivot in (
+        CataloguePivot("animeimage", _pivot_table("anime_image"), ANIME, IMAGE, "anime_id", "image_id"),
+        CataloguePivot("animeseries", _pivot_table("anime_series"), ANIME, SERIES, "anime_id", "series_id"),
+        CataloguePivot("animestudio", _pivot_table("anime_studio"), ANIME, STUDIO, "anime_id", "studio_id"),
+        CataloguePivot("animethemeentryvideo", _pivot_table("anime_theme_entry_video"), ANIMETHEMEENTRY, VIDEO, "entry_id", "video_id"),
+        CataloguePivot("artistimage", _pivot_table("artist_image"), ARTIST, IMAGE, "artist_id", "image_id"),
+        CataloguePivot(
+            "artistsong", _pivot_table("artist_song"), ARTIST, SONG, "artist_id", "song_id",
+            (WritableField("as"), WritableField("alias")),
+        ),
+        CataloguePivot("studioimage", _pivot_table("studio_image"), STUDIO, IMAGE, "studio_id", "image_id"),
+    )
+}
+
+
+def _pivot_values(pivot: CataloguePivot, data: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not pivot.fields:
+        return {}
+    resource = CatalogueResource(pivot.name, pivot.name, None, "id", pivot.fields)
+    return validate(resource, data or {}, partial=True)
+
+
+def _pivot_where(pivot: CataloguePivot, left_id: int, right_id: int):
+    columns = pivot.table.c
+    return (columns[pivot.left_column] == left_id) & (columns[pivot.right_column] == right_id)
+
+
+def find_pivot(pivot: CataloguePivot, left, right) -> dict[str, Any]:
+    row = db.session.execute(select(pivot.table).where(_pivot_where(pivot, left.id, right.id))).first()
+    if row is None:
+        raise NotFound(f"No query results for model [{pivot.left.label}{pivot.right.label}]")
+    return dict(row._mapping)
+
+
+def attach(pivot: CataloguePivot, left, right, data: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Link two rows; linking them twice is a validation error, not a duplicate."""
+    values = _pivot_values(pivot, data)
+    exists = db.session.scalar(select(func.count()).select_from(pivot.table).where(_pivot_where(pivot, left.id, right.id)))
+    if exists:
+        raise ValidationFailed({pivot.right_column: [f"{pivot.left.label} '{pivot.left.key_of(left)}' is already attached to {pivot.right.label} '{pivot.right.key_of(right)}'."]})
+    row = {pivot.left_column: left.id, pivot.right_column: right.id, **values}
+    db.session.execute(pivot.table.insert().values(**row))
+    try:
+        db.session.commit()
+    except IntegrityError:  # a concurrent request attached the same pair
+        db.session.rollback()
+        raise ValidationFailed({pivot.right_column: ["The pair is already attached."]}) from None
+    return find_pivot(pivot, left, right)
+
+
+def update_pivot(pivot: CataloguePivot, left, right, data: Mapping[str, Any]) -> dict[str, Any]:
+    find_pivot(pivot, left, right)
+    values = _pivot_values(pivot, data)
+    if values:
+        db.session.execute(pivot.table.update().where(_pivot_where(pivot, left.id, right.id)).values(**values))
+    db.session.commit()
+    return find_pivot(pivot, left, right)
+
+
+def detach(pivot: CataloguePivot, left, right) -> None:
+    find_pivot(pivot, left, right)
+    db.session.execute(pivot.table.delete().where(_pivot_where(pivot, left.id, right.id)))
+    db.session.commit()
+
+
+def list_pivot(pivot: CataloguePivot, page: int, size: int) -> tuple[list[dict[str, Any]], bool]:
+    columns = pivot.table.c
+    statement = (
+        select(pivot.table)
+        .order_by(columns[pivot.left_column], columns[pivot.right_column])
+        .limit(size + 1)
+        .offset((page - 1) * size)
+    )
+    rows = [dict(row._mapping) for row in db.session.execute(statement)]
+    return rows[:size], len(rows) > size
+
+
+@dataclass
+class RelationSection:
+    """One pivot seen from one of its sides, for the admin relation editor."""
+
+    pivot: CataloguePivot
+    other: CatalogueResource  # the side that is not the owner
+    owner_is_left: bool
+    linked: list[tuple[Any, dict[str, Any]]]  # (other row, pivot columns)
+    suggestions: list[str]  # keys of rows one may attach (the first few, for a datalist)
+
+
+def relation_sections(resource: CatalogueResource, instance, *, viewer_id: int | None = None) -> list[RelationSection]:
+    """Every pivot the resource takes part in, with what is linked now (one query per pivot)."""
+    sections = []
+    for pivot in PIVOTS.values():
+        if resource not in (pivot.left, pivot.right):
+            continue
+        owner_is_left = pivot.left is resource
+        other = pivot.right if owner_is_left else pivot.left
+        own_column = pivot.table.c[pivot.left_column if owner_is_left else pivot.right_column]
+        other_column = pivot.table.c[pivot.right_column if owner_is_left else pivot.left_column]
+        extra = [pivot.table.c[spec.name] for spec in pivot.fields]
+        statement = (
+            select(other.model, *extra)
+            .join(pivot.table, other_column == other.model.id)
+            .where(own_column == instance.id)
+            .order_by(other.model.id)
+        )
+        if other is IMAGE:
+            statement = statement.where(images_listed_for(viewer_id))
+        linked = [(row[0], {spec.name: value for spec, value in zip(pivot.fields, row[1:])}) for row in db.session.execute(statement)]
+        candidates = select(other.key_column).where(other.model.deleted_at.is_(None)).order_by(other.model.id.desc()).limit(200)
+        if other is IMAGE:
+            candidates = candidates.where(images_listed_for(viewer_id))
+        sections.append(RelationSection(pivot, other, owner_is_left, linked, [str(key) for key in db.session.scalars(candidates)]))
+    return sections
+
+
+def children_of(resource: CatalogueResource, instance) -> list[tuple[CatalogueResource, list[Any], str]]:
+    """One-to-many children an owner's relation page lists: (child resource, rows, the child's key to its owner)."""
+    wanted = {
+        "anime": [(ANIMETHEME, AnimeTheme.anime_id), (ANIMESYNONYM, AnimeSynonym.anime_id)],
+        "animetheme": [(ANIMETHEMEENTRY, AnimeThemeEntry.theme_id)],
+        "song": [(ANIMETHEME, AnimeTheme.song_id)],
+    }.get(resource.name, [])
+    children = []
+    for child, column in wanted:
+        rows = db.session.scalars(select(child.model).where(column == instance.id, child.model.deleted_at.is_(None)).order_by(child.model.id)).all()
+        children.append((child, rows, column.key))
+    return children

@@ -103,6 +103,10 @@ class Relation:
     visible: Callable[[QueryContext], ColumnElement | None] | None = None
     order_by: Callable[[], list[ColumnElement]] | None = None
     parent_grants_visibility: bool = False  # skip the target schema's own visible hook
+    # Columns of a many-to-many pivot shown on each related body under ``pivot_name``
+    # (a song's artists carry {"artistsong": {"as": ..., "alias": ...}}).
+    pivot_name: str | None = None
+    pivot_attributes: tuple[tuple[str, ColumnElement], ...] = ()
 
     @property
     def many(self) -> bool:
@@ -471,8 +475,9 @@ def _load_includes(
         else:
             parent_column, child_column = relation.pivot
             parent_ids = {row["id"] for row in rows}
+            pivot_columns = [column.label(f"__pivot_{key}") for key, column in relation.pivot_attributes]
             statement = (
-                select(*columns, parent_column.label(PARENT_KEY))
+                select(*columns, parent_column.label(PARENT_KEY), *pivot_columns)
                 .join_from(target.table, child_column.table, child_column == target.id_column)
                 .where(parent_column.in_(parent_ids))
             )
@@ -488,6 +493,9 @@ def _load_includes(
         statement = statement.order_by(*order)
         child_rows = [row._mapping for row in db.session.execute(statement)] if (parent_of or wanted_ids) else []
         child_bodies = [serialize_row(target, row, names) for row in child_rows]
+        if relation.pivot_name:
+            for row, body in zip(child_rows, child_bodies):
+                body[relation.pivot_name] = {key: row[f"__pivot_{key}"] for key, _ in relation.pivot_attributes}
         if children_tree:
             _load_includes(target, child_rows, child_bodies, children_tree, parsed, ctx)
         if parent_of is None:

@@ -6,27 +6,29 @@ from flask_login import current_user
 
 from models.base import isoformat
 
-# (label, endpoint, admin only). Entries whose feature is not installed are skipped.
+# (position, label, endpoint, admin only). Entries whose feature is not installed are skipped; a
+# feature may add its own from its register(app) with add_navigation (the catalogue does).
 NAVIGATION = (
-    ("Soundboard", "soundboard.index", False),
-    ("Audio", "catalogue.audio_index", False),
-    ("Images", "catalogue.image_index", False),
-    ("Playlists", "playlists.index", False),
-    ("Collections", "tracks.collections", False),
-    ("Admin", "main.admin", True),
+    (10, "Soundboard", "soundboard.index", False),
+    (40, "Playlists", "playlists.index", False),
+    (50, "Collections", "tracks.collections", False),
+    (90, "Admin", "main.admin", True),
 )
 
-# Links on the admin dashboard, contributed by each feature's endpoints when present.
+# (position, label, endpoint, description): links on the admin dashboard; features add theirs with add_admin_links.
 ADMIN_LINKS = (
-    ("Audio", "catalogue_admin.admin_audio", "Create, edit, upload and trash audio tracks"),
-    ("Videos", "catalogue_admin.admin_video", "Videos linked to audio tracks"),
-    ("Images", "catalogue_admin.admin_image", "Cover art and artwork"),
-    ("Anime", "catalogue_admin.admin_anime", "Anime entries"),
-    ("Artists", "catalogue_admin.admin_artist", "Artists"),
-    ("Studios", "catalogue_admin.admin_studio", "Studios"),
-    ("Sounds", "soundboard.admin", "Soundboard clips: upload, modify, delete"),
-    ("Milestones", "soundboard.admin_milestones", "Soundboard milestones and notifications"),
+    (80, "Sounds", "soundboard.admin", "Soundboard clips: upload, modify, delete"),
+    (81, "Milestones", "soundboard.admin_milestones", "Soundboard milestones and notifications"),
 )
+
+
+def add_navigation(app: Flask, *items: tuple[int, str, str, bool]) -> None:
+    """Per app (not per module): two apps in one process never see each other's entries."""
+    app.extensions.setdefault("navigation", []).extend(items)
+
+
+def add_admin_links(app: Flask, *links: tuple[int, str, str, str]) -> None:
+    app.extensions.setdefault("admin_links", []).extend(links)
 
 
 def endpoint_exists(endpoint: str) -> bool:
@@ -35,7 +37,8 @@ def endpoint_exists(endpoint: str) -> bool:
 
 def navigation() -> list[dict]:
     items = []
-    for label, endpoint, admin_only in NAVIGATION:
+    entries = sorted([*NAVIGATION, *current_app.extensions.get("navigation", [])], key=lambda entry: entry[0])
+    for _, label, endpoint, admin_only in entries:
         if not endpoint_exists(endpoint):
             continue
         if admin_only and not (current_user.is_authenticated and current_user.is_admin):
@@ -48,7 +51,7 @@ def navigation() -> list[dict]:
 def admin_links() -> list[dict]:
     return [
         {"label": label, "url": url_for(endpoint), "description": description}
-        for label, endpoint, description in ADMIN_LINKS
+        for _, label, endpoint, description in sorted([*ADMIN_LINKS, *current_app.extensions.get("admin_links", [])], key=lambda link: link[0])
         if endpoint_exists(endpoint)
     ]
 

@@ -1,7 +1,8 @@
 """Playlists and their tracks for the shared query layer, plus `include=playlists` on images."""
 from __future__ import annotations
 
-from blueprints.common.query import Attribute, QueryContext, Relation, ResourceSchema, schema
+from blueprints.catalogue.schemas import IMAGE
+from blueprints.common.query import Attribute, QueryContext, Relation, ResourceSchema
 from blueprints.playlists.services import listed_clause
 from models.playlist import Playlist, PlaylistTrack, playlist_image
 from models.user import User
@@ -72,7 +73,7 @@ PLAYLIST.add_relation(Relation("user", "user", local_key=Playlist.user_id))
 TRACK.add_relation(Relation("audio", "audio", local_key=PlaylistTrack.audio_id))
 TRACK.add_relation(Relation("video", "video", local_key=PlaylistTrack.video_id))
 # Images list the playlists using them, but only those the caller may find.
-schema("image").add_relation(
+IMAGE.add_relation(
     Relation("playlists", "playlist", pivot=(playlist_image.c.image_id, playlist_image.c.playlist_id), visible=_listed)
 )
 
