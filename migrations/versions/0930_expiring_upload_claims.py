@@ -1,7 +1,7 @@
 """expiring upload claims: a signed upload URL is spent only when its upload is accepted
 
 Revision ID: 0930
-Revises: 0910
+Revises: 0920
 Create Date: 2026-12-02 10:30:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0930'
-down_revision = '0910'
+down_revision = '0920'
 branch_labels = None
 depends_on = None
 
