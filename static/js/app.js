@@ -55,6 +55,26 @@
     fns.forEach(function (fn) { try { fn(); } catch (err) { console.error(err); } });
   });
 
+  // Menus (<details class="add-menu">) behave like menus: one open at a time, closed by a click
+  // outside or by Escape (which gives focus back to the menu's button).
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!menu.matches || !menu.matches("details.add-menu") || !menu.open) return;
+    document.querySelectorAll("details.add-menu[open]").forEach(function (other) { if (other !== menu) other.open = false; });
+  }, true);
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.add-menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.open = false;
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var menu = event.target.closest && event.target.closest("details.add-menu[open]");
+    if (!menu) return;
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  });
+
   // The CSRF token for fetch() calls made by feature scripts.
   window.themeboard.csrfToken = function () {
     var meta = document.querySelector('meta[name="csrf-token"]');

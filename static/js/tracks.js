@@ -83,6 +83,11 @@
   document.querySelectorAll("[data-player-color]").forEach(function (element) {
     element.style.setProperty("--player", element.dataset.playerColor);
   });
+  // htmx keeps the page's HTML for Back, where a style="" attribute would be refused: this script
+  // sets the colours again when the page comes back.
+  window.themeboard.listen("tracks:history", "htmx:beforeHistorySave", function () {
+    document.querySelectorAll("[data-player-color][style]").forEach(function (element) { element.removeAttribute("style"); });
+  });
 
   // --- collection list: create -----------------------------------------------------------------
   var createForm = document.querySelector("form[data-tracks-create-collection]");
