@@ -42,6 +42,13 @@ def library(live_server, audio_file):
     return live_server
 
 
+def log_in(page, base: str, name: str) -> None:
+    """login_as waits for the name in the header, which a phone folds into its menu."""
+    page.set_viewport_size(SIZES["desktop"])
+    login_as(page, base, name)
+    page.set_viewport_size(SIZES[page.size_name])
+
+
 def click_nav(page, label: str) -> None:
     """Click a link in the main navigation, opening the phone menu first when it is folded."""
     link = page.locator("nav[aria-label=Main] a", has_text=label).first
@@ -165,7 +172,7 @@ def test_add_to_playlist_menu_duplicates_and_live_counts(library, sized_page):
     page, base = sized_page, library.url
     with library.app.app_context():
         make_user("dj")
-    login_as(page, base, "dj")
+    log_in(page, base, "dj")
     click_nav(page, "Audio")
     page.wait_for_selector(".audio-row")
     row = lambda name: page.locator(f".audio-row[data-track-title={name}]")  # noqa: E731
@@ -235,7 +242,7 @@ def test_a_page_reached_twice_by_links_confirms_once(live_server, sized_page, au
             track = tracks.create_track(user, {"collection_id": str(collection.id), "file_name": f"{name}.mp3", "player_title": name})
             tracks.ingest_audio(track, io.BytesIO(audio_file("mp3", seconds=2.0, name=f"{name}.mp3").read_bytes()))
             processing.process_track(track.id)
-    login_as(page, base, "maker")
+    log_in(page, base, "maker")
     for _ in range(2):  # there, away, and back again: each visit runs the page's script
         click_nav(page, "Collections")
         page.click("a:has-text('Demo tapes')")
