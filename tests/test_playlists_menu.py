@@ -96,6 +96,9 @@ def test_new_playlist_needs_a_name_and_is_created_with_its_first_track(app, sign
     created = signed_in.post("/playlists/add-track", data={"audio_id": ids[0], "playlist": "__new__", "new_name": "Night drive"}, headers=HX)
     html = created.get_data(as_text=True)
     assert created.status_code == 200 and "Added to" in html and "Night drive" in html
+    # The menu closes and the answer goes beside its button (errors, above, stay inside the menu).
+    assert created.headers["HX-Retarget"] == f"#add-result-{ids[0]}" and created.headers["HX-Trigger"] == "playlist-menu-done"
+    assert "HX-Retarget" not in blank.headers
     playlist = _playlist(app, "Night drive")
     assert playlist.track_count == 1 and playlist.visibility == 1
     assert _oob_count(html, playlist) == "1 track"

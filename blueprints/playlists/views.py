@@ -1,7 +1,7 @@
 """Playlist pages: public list, my playlists, the player page, add-to-playlist, export and import."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, g, jsonify, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from blueprints.catalogue import services as catalogue
@@ -173,12 +173,21 @@ def add_track():
             new_name=request.form.get("new_name", ""), allow_duplicate=request.form.get("confirm") == "1",
         )
     except services.DuplicateTrack as duplicate:
-        return render_template("playlists/_added.html", duplicate=duplicate.playlist, audio_id=audio_id)
+        return _menu_answer(render_template("playlists/_added.html", duplicate=duplicate.playlist, audio_id=audio_id), audio_id)
     except (LimitExceeded, ValidationFailed) as error:
-        return render_template("playlists/_added.html", error=_error_text(error)), 422  # 422 so htmx shows it
+        return render_template("playlists/_added.html", error=_error_text(error)), 422  # 422 so htmx shows it in the menu
     except DomainError as error:
         return render_template("playlists/_added.html", error=_error_text(error)), error.status  # 403/404 stay what they are
-    return render_template("playlists/_added.html", playlist=playlist, created=target == services.NEW_PLAYLIST)
+    return _menu_answer(render_template("playlists/_added.html", playlist=playlist, created=target == services.NEW_PLAYLIST), audio_id)
+
+
+def _menu_answer(html: str, audio_id: int | None) -> Response:
+    """Done with the menu: it closes (an event app.js acts on), and the answer goes beside its button."""
+    response = make_response(html)
+    response.headers["HX-Trigger"] = "playlist-menu-done"
+    response.headers["HX-Retarget"] = f"#add-result-{audio_id}"
+    response.headers["HX-Reswap"] = "innerHTML"
+    return response
 
 
 @bp.post("/<hashid>/tracks/<int:track_id>/remove")

@@ -67,6 +67,11 @@
       if (!menu.contains(event.target)) menu.open = false;
     });
   });
+  // The server says a menu has done its job (HX-Trigger: playlist-menu-done): close it.
+  document.addEventListener("playlist-menu-done", function (event) {
+    var menu = event.target.closest && event.target.closest("details.add-menu");
+    if (menu) menu.open = false;
+  });
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
     var menu = event.target.closest && event.target.closest("details.add-menu[open]");

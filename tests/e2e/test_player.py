@@ -183,8 +183,8 @@ def test_add_to_playlist_menu_duplicates_and_live_counts(library, sized_page):
     row("Alpha").locator("button:has-text('Create and add')").click()
     row("Alpha").locator(".add-result:has-text('Added to Road trip')").wait_for()
 
-    # A click outside closes the menu; the next row's menu lists the new playlist with its count.
-    page.locator("h1").click()
+    # Done, the menu closes (the answer stays beside its button); the next row's menu lists the new
+    # playlist with its count.
     assert not row("Alpha").locator(".add-menu-popover").is_visible()
     row("Beta").locator("summary:has-text('Add to playlist')").click()
     item = row("Beta").locator(".menu-item:has-text('Road trip')")
@@ -195,10 +195,16 @@ def test_add_to_playlist_menu_duplicates_and_live_counts(library, sized_page):
     wait_until(page, "[...document.querySelectorAll('.audio-row[data-track-title=Beta] .menu-item')].some(b => b.textContent.includes('2 tracks'))")
 
     # The same track again: the server asks first, and only "Add again" adds it.
+    row("Beta").locator("summary:has-text('Add to playlist')").click()
     with page.expect_response(lambda r: r.url.endswith("/playlists/add-track")):
         item.click()
     row("Beta").locator(".add-result:has-text('Already in Road trip')").wait_for()
     assert "2 tracks" in item.text_content()
+    # A menu closes on a click outside it, too.
+    row("Gamma").locator("summary:has-text('Add to playlist')").click()
+    row("Gamma").locator(".menu-item").first.wait_for()
+    page.locator("h1").click()
+    assert not row("Gamma").locator(".add-menu-popover").is_visible()
     row("Beta").locator("button:has-text('Add again')").click()
     row("Beta").locator(".add-result:has-text('Added to Road trip')").wait_for()
     wait_until(page, "document.querySelector('.audio-row[data-track-title=Beta] .menu-item').textContent.includes('3 tracks')")
