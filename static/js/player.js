@@ -215,6 +215,7 @@
 
   function onKeydown(event) {
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    if (document.querySelector("#main [data-page-shortcuts]")) return;  // the soundboard's keys are its own
     var key = event.key;
     if (key === "?") { root.querySelector("#player-help").showModal(); event.preventDefault(); return; }
     if (!current()) return;  // nothing loaded: the keys keep their usual meaning (space scrolls)

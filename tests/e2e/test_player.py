@@ -166,6 +166,13 @@ def test_queue_media_session_and_keyboard(library, sized_page):
     assert page.is_visible("#player-help")
     page.keyboard.press("Escape")
     assert not page.is_visible("#player-help")
+    # On the soundboard the keys are the board's: the music plays on.
+    click_nav(page, "Soundboard")
+    page.wait_for_selector("#soundboard")
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("k")
+    page.wait_for_timeout(200)
+    assert page.evaluate(audio_js("!a.paused"))
 
 
 def test_add_to_playlist_menu_duplicates_and_live_counts(library, sized_page):
