@@ -2,6 +2,8 @@
 (function () {
   "use strict";
   var csrf = function () { return window.themeboard ? window.themeboard.csrfToken() : ""; };
+  // The embed page runs this script without the layout's app.js.
+  var listen = window.themeboard && window.themeboard.listen || function (key, type, handler) { document.addEventListener(type, handler); };
 
   function api(method, url, body) {
     return fetch(url, {
@@ -56,7 +58,7 @@
   }
 
   function attachPlayerWaveform(canvas, item, color) {
-    var player = window.themeboard.player;
+    var player = window.themeboard && window.themeboard.player;
     if (!player || !item) return;
     fetch(canvas.dataset.waveform)
       .then(function (r) { return r.json(); })
@@ -85,7 +87,7 @@
   });
   // htmx keeps the page's HTML for Back, where a style="" attribute would be refused: this script
   // sets the colours again when the page comes back.
-  window.themeboard.listen("tracks:history", "htmx:beforeHistorySave", function () {
+  listen("tracks:history", "htmx:beforeHistorySave", function () {
     document.querySelectorAll("[data-player-color][style]").forEach(function (element) { element.removeAttribute("style"); });
   });
 
@@ -195,7 +197,7 @@
         .catch(function (error) { status.textContent = error.message; });
     });
   });
-  window.themeboard.listen("tracks:delete", "click", function (event) {
+  listen("tracks:delete", "click", function (event) {
     var button = event.target.closest("[data-track-delete]");
     if (!button) return;
     if (!confirm("Delete the track “" + button.dataset.name + "” and its files? This cannot be undone.")) return;
