@@ -284,3 +284,15 @@ def test_a_page_reached_twice_by_links_confirms_once(live_server, sized_page, au
     page.evaluate("document.querySelector('#player audio').muted = true")
     page.click(".track-item [data-play]")
     wait_until(page, "document.querySelector('[data-player-title]').textContent === 'second'")
+
+    # What a page set up beyond itself is undone when it leaves, once: by a link, and after Back.
+    page.evaluate("window.__left = 0; themeboard.onLeave(() => window.__left += 1)")
+    click_nav(page, "Audio")
+    page.wait_for_selector("h1:has-text('Audio')")
+    assert page.evaluate("window.__left") == 1
+    page.go_back()
+    page.wait_for_selector("h1:has-text('Demo tapes')")
+    page.evaluate("themeboard.onLeave(() => window.__left += 1)")
+    page.go_forward()
+    page.wait_for_selector("h1:has-text('Audio')")
+    assert page.evaluate("window.__left") == 2
