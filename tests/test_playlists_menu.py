@@ -186,3 +186,18 @@ def test_import_is_one_commit(app):
         assert [t.audio_id for t in services.ordered_tracks(playlist)] == [ids[2], ids[0], ids[1]]
         assert services.chain_is_consistent(playlist.id)
         assert db.session.scalar(select(User.name).where(User.id == playlist.user_id)) == "importer"
+
+
+def test_the_menu_costs_the_same_queries_however_many_playlists(app, signed_in, count_queries):
+    ids = _audio(app, 1)
+
+    def menu_queries() -> int:
+        with count_queries() as queries:
+            assert signed_in.get(f"/playlists/add-menu/{ids[0]}", headers=HX).status_code == 200
+        return len(queries)
+
+    signed_in.post("/playlists", data={"name": "First", "visibility": "1"})
+    few = menu_queries()
+    for n in range(6):
+        signed_in.post("/playlists", data={"name": f"More {n}", "visibility": "1"})
+    assert menu_queries() == few
