@@ -276,6 +276,8 @@ ROWS: list[Row] = [
     Row("POST", "/playlists/<hashid>/delete", lambda w: (f"/playlists/{_playlist(w).public_id}/delete", {}), page_owner(303, 403)),
     Row("POST", "/playlists/<hashid>/cover", _cover_upload, page_owner(303, 403)),
     Row("POST", "/playlists/add-track", lambda w: ("/playlists/add-track", {"data": {"audio_id": _audio(w).id, "playlist": _playlist(w).public_id}}), page_owner(200, 403)),
+    Row("POST", "/playlists/<hashid>/tracks/<int:track_id>/remove", lambda w: (lambda p: (f"/playlists/{p.public_id}/tracks/{p.first_id}/remove", {}))(_playlist(w, tracks_count=1)), page_owner(200, 403)),
+    Row("POST", "/playlists/<hashid>/tracks/restore", lambda w: (f"/playlists/{_playlist(w).public_id}/tracks/restore", {"data": {"audio_id": _audio(w).id}}), page_owner(200, 403)),
     Row("POST", "/playlists/import", lambda w: ("/playlists/import", {"data": {"file": (io.BytesIO(b'{"playlist": {"name": "i"}, "tracks": []}'), "p.json")}, "content_type": "multipart/form-data"}), page_signed_in(303)),
     # --- catalogue admin (pages) ---
     Row("POST", "/admin/catalogue/<resource_name>/new", lambda w: ("/admin/catalogue/anime/new", {"data": {"name": "n", "slug": w.unique("s")}}), page_admin(303)),

@@ -29,9 +29,12 @@ def test_create_add_export_import_delete(app, client):
     created = client.post("/playlists", data={"name": "Road trip", "description": "vroom", "visibility": "0"})
     assert created.status_code == 303
     hashid = created.headers["Location"].rsplit("/", 1)[-1]
-    # The audio browser shows the add control for logged-in users, with one query for all rows.
+    # The audio browser gives each row one play button and one "Add to playlist" menu (no native player);
+    # the menu's playlists load when it opens.
     browser = client.get("/audio").get_data(as_text=True)
-    assert browser.count('class="add-to-playlist"') == 3 and "Road trip" in browser
+    assert browser.count('class="add-menu"') == 3 and browser.count("data-play ") == 3 and "<audio controls" not in browser
+    menu = client.get(f"/playlists/add-menu/{ids[0]}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Road trip" in menu and 'name="new_name"' in menu
     added = client.post("/playlists/add-track", data={"audio_id": ids[0], "playlist": hashid}, headers={"HX-Request": "true"})
     assert added.status_code == 200 and "Added to" in added.get_data(as_text=True)
     on_the_way = client.post("/playlists/add-track", data={"audio_id": ids[1], "playlist": "__new__", "new_name": "Fresh"})

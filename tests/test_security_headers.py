@@ -68,6 +68,7 @@ def _page_urls(app) -> list[str]:
 
     with app.app_context():
         audio = db.session.scalar(select(Audio.basename).order_by(Audio.id))
+        audio_id = db.session.scalar(select(Audio.id).order_by(Audio.id))
         image = db.session.scalar(select(Image.id).order_by(Image.id))
         playlist = db.session.scalar(select(Playlist).order_by(Playlist.id))
         collection = db.session.scalar(select(Collection.id).order_by(Collection.id))
@@ -75,6 +76,7 @@ def _page_urls(app) -> list[str]:
         hashid = playlist.public_id
     samples = {
         "basename": audio,
+        "audio_id": audio_id,
         "image_id": image,
         "hashid": hashid,
         "collection_id": collection,

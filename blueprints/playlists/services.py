@@ -155,15 +155,26 @@ def validate_playlist(data: Any, *, partial: bool) -> dict[str, Any]:
     return clean
 
 
-def create_playlist(user: User, data: Any) -> Playlist:
+def _new_playlist(user: User, data: Any) -> Playlist:
+    """Checks and adds a playlist to the session (flushed, not committed)."""
     require_management_enabled()
     owned = db.session.scalar(select(func.count()).select_from(Playlist).where(Playlist.user_id == user.id))
     if owned >= current_app.config["PLAYLIST_LIMIT"]:
         raise LimitExceeded("User has exceeded the playlist limit")
     playlist = Playlist(user_id=user.id, **validate_playlist(data, partial=False))
     db.session.add(playlist)
+    db.session.flush()
+    return playlist
+
+
+def _announce_created(playlist: Playlist) -> None:
+    events.playlist_created.send(current_app._get_current_object(), playlist=playlist_json(playlist), user_id=playlist.user_id)
+
+
+def create_playlist(user: User, data: Any) -> Playlist:
+    playlist = _new_playlist(user, data)
     db.session.commit()
-    events.playlist_created.send(current_app._get_current_object(), playlist=playlist_json(playlist), user_id=user.id)
+    _announce_created(playlist)
     return playlist
 
 
@@ -311,6 +322,13 @@ def _placement(playlist: Playlist, data: Mapping[str, Any]) -> tuple[PlaylistTra
 
 
 def add_track(playlist: Playlist, data: Any) -> PlaylistTrack:
+    track = _insert_track(playlist, data)
+    db.session.commit()
+    return track
+
+
+def _insert_track(playlist: Playlist, data: Any) -> PlaylistTrack:
+    """Validate and link one track into the list, in the caller's transaction (rolled back on errors)."""
     if not isinstance(data, Mapping):
         raise ValidationFailed({"body": ["The request body must be a JSON object."]})
     audio_id, video_id = data.get("audio_id"), data.get("video_id")
@@ -344,8 +362,59 @@ def add_track(playlist: Playlist, data: Any) -> PlaylistTrack:
     _link(playlist, track, after=after, before=before)
     playlist.track_count += 1
     playlist.updated_at = utcnow()
-    db.session.commit()
+    db.session.flush()
     return track
+
+
+NEW_PLAYLIST = "__new__"
+
+
+class DuplicateTrack(DomainError):
+    """The audio is already in the playlist: pages ask before adding it a second time."""
+
+    status = 409
+
+    def __init__(self, playlist: Playlist):
+        super().__init__(f"Already in {playlist.name}.")
+        self.playlist = playlist
+
+
+def contains_audio(playlist_id: int, audio_id: Any) -> bool:
+    return db.session.scalar(
+        select(PlaylistTrack.id).where(PlaylistTrack.playlist_id == playlist_id, PlaylistTrack.audio_id == audio_id).limit(1)
+    ) is not None
+
+
+def add_audio_to_playlist(user: User, audio_id: Any, target: str, *, new_name: str | None = None, allow_duplicate: bool = False) -> tuple[Playlist, PlaylistTrack]:
+    """The page's "Add to playlist": to one of the user's playlists (asking before a duplicate), or to a
+    new private playlist created with it as its first track, in one transaction."""
+    created = target == NEW_PLAYLIST
+    try:
+        if created:
+            playlist = _new_playlist(user, {"name": new_name or "", "visibility": PRIVATE})
+        else:
+            playlist = find_owned(target, user)
+            if not allow_duplicate and contains_audio(playlist.id, audio_id):
+                raise DuplicateTrack(playlist)
+        track = _insert_track(playlist, {"audio_id": audio_id})
+    except DomainError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    if created:
+        _announce_created(playlist)
+    return playlist, track
+
+
+def restore_track(playlist: Playlist, audio_id: Any, previous_id: int | None, next_id: int | None) -> PlaylistTrack:
+    """Undo of a removal: back beside the neighbour it had, if that neighbour is still in the list."""
+    placement: dict[str, Any] = {}
+    for field, neighbour_id in (("previous", previous_id), ("next", next_id)):
+        neighbour = db.session.get(PlaylistTrack, neighbour_id) if neighbour_id else None
+        if neighbour is not None and neighbour.playlist_id == playlist.id:
+            placement = {field: neighbour.id}
+            break
+    return add_track(playlist, {"audio_id": audio_id, **placement})
 
 
 def move_track(playlist: Playlist, track_id: int, data: Any) -> PlaylistTrack:
@@ -508,16 +577,23 @@ def import_json(user: User, raw: bytes | str) -> tuple[Playlist, int]:
     if not isinstance(document, dict) or not isinstance(document.get("playlist"), dict) or not isinstance(document.get("tracks"), list):
         raise ValidationFailed({"file": ["The file is not a Themeboard playlist export."]})
     meta = document["playlist"]
-    playlist = create_playlist(user, {"name": meta.get("name"), "description": meta.get("description"), "visibility": meta.get("visibility", PRIVATE)})
     basenames = [t.get("basename") for t in document["tracks"] if isinstance(t, dict) and isinstance(t.get("basename"), str)]
     rows = db.session.execute(select(Audio.basename, Audio.id).where(Audio.basename.in_(basenames), Audio.deleted_at.is_(None)))
     audio_ids = {basename: audio_id for basename, audio_id in rows}
     skipped = 0
-    for basename in basenames[: current_app.config["PLAYLIST_TRACK_LIMIT"]]:
-        if basename in audio_ids:
-            add_track(playlist, {"audio_id": audio_ids[basename]})
-        else:
-            skipped += 1
+    # One transaction: a failure part-way leaves no half-imported playlist behind.
+    try:
+        playlist = _new_playlist(user, {"name": meta.get("name"), "description": meta.get("description"), "visibility": meta.get("visibility", PRIVATE)})
+        for basename in basenames[: current_app.config["PLAYLIST_TRACK_LIMIT"]]:
+            if basename in audio_ids:
+                _insert_track(playlist, {"audio_id": audio_ids[basename]})
+            else:
+                skipped += 1
+    except DomainError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    _announce_created(playlist)
     return playlist, skipped
 
 
@@ -533,6 +609,13 @@ def browse_public(search: str = "", page: int = 1, per_page: int = 20):
     if search:
         statement = statement.where(search_clause([Playlist.name, Playlist.description], search))
     return db.paginate(statement.order_by(Playlist.updated_at.desc(), Playlist.id.desc()), page=page, per_page=per_page, error_out=False)
+
+
+def find_audio(audio_id: int) -> Audio:
+    audio = db.session.scalar(select(Audio).where(Audio.id == audio_id, Audio.deleted_at.is_(None)))
+    if audio is None:
+        raise NotFound("No query results for model [Audio]")
+    return audio
 
 
 def playlists_of(user: User) -> list[Playlist]:

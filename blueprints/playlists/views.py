@@ -1,7 +1,7 @@
 """Playlist pages: public list, my playlists, the player page, add-to-playlist, export and import."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, g, jsonify, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from blueprints.catalogue import services as catalogue
@@ -148,25 +148,68 @@ def cover(hashid: str):
     return redirect(url_for("playlists.show", hashid=hashid), code=303)
 
 
+def _error_text(error: DomainError) -> str:
+    return " ".join(m for messages in (error.errors or {}).values() for m in messages) or error.message
+
+
+@bp.get("/add-menu/<int:audio_id>")
+@login_required
+def add_menu(audio_id: int):
+    """The body of a row's "Add to playlist" menu, loaded when it first opens."""
+    audio = services.find_audio(audio_id)
+    return render_template("playlists/_add_menu.html", audio=audio, playlists=services.playlists_of(current_user))
+
+
 @bp.post("/add-track")
 @login_required
 def add_track():
-    """From any audio row (htmx): add to a playlist, creating one on the way if asked."""
+    """From any audio row (htmx): add to a playlist, or to a new one named in the menu; a track
+    already in the playlist is added again only once the user confirms."""
     audio_id = request.form.get("audio_id", type=int)
     target = request.form.get("playlist", "")
     try:
-        if target == "__new__":
-            name = request.form.get("new_name", "").strip() or "New playlist"
-            playlist = services.create_playlist(current_user, {"name": name, "visibility": 1})
-        else:
-            playlist = services.find_owned(target, current_user)
-        services.add_track(playlist, {"audio_id": audio_id})
-    except LimitExceeded as error:
-        return render_template("playlists/_added.html", error=error.message), 403
+        playlist, _ = services.add_audio_to_playlist(
+            current_user, audio_id, target,
+            new_name=request.form.get("new_name", ""), allow_duplicate=request.form.get("confirm") == "1",
+        )
+    except services.DuplicateTrack as duplicate:
+        return _menu_answer(render_template("playlists/_added.html", duplicate=duplicate.playlist, audio_id=audio_id), audio_id)
+    except (LimitExceeded, ValidationFailed) as error:
+        return render_template("playlists/_added.html", error=_error_text(error)), 422  # 422 so htmx shows it in the menu
     except DomainError as error:
-        message = " ".join(m for messages in (error.errors or {}).values() for m in messages) or error.message
-        return render_template("playlists/_added.html", error=message), error.status  # 403/404 stay what they are
-    return render_template("playlists/_added.html", playlist=playlist)
+        return render_template("playlists/_added.html", error=_error_text(error)), error.status  # 403/404 stay what they are
+    return _menu_answer(render_template("playlists/_added.html", playlist=playlist, created=target == services.NEW_PLAYLIST), audio_id)
+
+
+def _menu_answer(html: str, audio_id: int | None) -> Response:
+    """Done with the menu: it closes (an event app.js acts on), and the answer goes beside its button."""
+    response = make_response(html)
+    response.headers["HX-Trigger"] = "playlist-menu-done"
+    response.headers["HX-Retarget"] = f"#add-result-{audio_id}"
+    response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
+@bp.post("/<hashid>/tracks/<int:track_id>/remove")
+@login_required
+def remove_track(hashid: str, track_id: int):
+    """The playlist page's Remove (htmx): the row becomes an Undo row, and every count of it updates."""
+    playlist = services.find_owned(hashid, current_user)
+    removed = services.remove_track(playlist, track_id)
+    audio = services.find_audio(removed["audio_id"])
+    return render_template("playlists/_removed.html", playlist=playlist, hashid=hashid, removed=removed, audio=audio)
+
+
+@bp.post("/<hashid>/tracks/restore")
+@login_required
+def restore_track(hashid: str):
+    playlist = services.find_owned(hashid, current_user)
+    track = services.restore_track(
+        playlist, request.form.get("audio_id", type=int),
+        request.form.get("previous", type=int), request.form.get("next", type=int),
+    )
+    audio = services.find_audio(track.audio_id)
+    return render_template("playlists/_restored.html", playlist=playlist, hashid=hashid, track=track, audio=audio, is_owner=True)
 
 
 @bp.get("/<hashid>/export.m3u")

@@ -32,8 +32,55 @@
     if (event.target.matches("select[data-autosubmit]") && event.target.form) event.target.form.requestSubmit();
   });
 
-  // The CSRF token for fetch() calls made by feature scripts.
   window.themeboard = window.themeboard || {};
+
+  // Page scripts run again whenever boosted navigation or Back brings their page in. A listener on
+  // the document goes through listen(): the new run replaces the old one instead of adding a second.
+  var listeners = {};
+  window.themeboard.listen = function (key, type, handler, capture) {
+    var previous = listeners[key];
+    if (previous) document.removeEventListener(previous.type, previous.handler, previous.capture);
+    listeners[key] = { type: type, handler: handler, capture: !!capture };
+    document.addEventListener(type, handler, !!capture);
+  };
+
+  // onLeave(fn): undo a page's set-up (timers, sockets, listeners on long-lived objects) when htmx
+  // swaps out its <main>, by boosted navigation or a history restore.
+  var leaving = [];
+  window.themeboard.onLeave = function (fn) { leaving.push(fn); };
+  document.addEventListener("htmx:beforeCleanupElement", function (event) {
+    if (event.target.id !== "main") return;
+    var fns = leaving;
+    leaving = [];
+    fns.forEach(function (fn) { try { fn(); } catch (err) { console.error(err); } });
+  });
+
+  // Menus (<details class="add-menu">) behave like menus: one open at a time, closed by a click
+  // outside or by Escape (which gives focus back to the menu's button).
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!menu.matches || !menu.matches("details.add-menu") || !menu.open) return;
+    document.querySelectorAll("details.add-menu[open]").forEach(function (other) { if (other !== menu) other.open = false; });
+  }, true);
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.add-menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.open = false;
+    });
+  });
+  // The server says a menu has done its job (HX-Trigger: playlist-menu-done): close it.
+  document.addEventListener("playlist-menu-done", function (event) {
+    var menu = event.target.closest && event.target.closest("details.add-menu");
+    if (menu) menu.open = false;
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var menu = event.target.closest && event.target.closest("details.add-menu[open]");
+    if (!menu) return;
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  });
+
+  // The CSRF token for fetch() calls made by feature scripts.
   window.themeboard.csrfToken = function () {
     var meta = document.querySelector('meta[name="csrf-token"]');
     return meta ? meta.getAttribute("content") : "";

@@ -1,16 +1,9 @@
-// Catalogue pages: one player at a time, and uploads with a progress bar.
+// Catalogue pages: uploads with a progress bar (playing goes through the player in the layout).
 (function () {
   "use strict";
 
-  // Starting one audio element pauses the others, so rows never play over each other.
-  document.addEventListener("play", function (event) {
-    document.querySelectorAll("audio").forEach(function (other) {
-      if (other !== event.target) other.pause();
-    });
-  }, true);
-
   // <form data-upload data-api="/api/audio">: send with XHR so the progress bar can move.
-  document.addEventListener("submit", function (event) {
+  window.themeboard.listen("catalogue:upload", "submit", function (event) {
     var form = event.target.closest("form[data-upload]");
     if (!form) return;
     event.preventDefault();

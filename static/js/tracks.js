@@ -2,6 +2,8 @@
 (function () {
   "use strict";
   var csrf = function () { return window.themeboard ? window.themeboard.csrfToken() : ""; };
+  // The embed page runs this script without the layout's app.js.
+  var listen = window.themeboard && window.themeboard.listen || function (key, type, handler) { document.addEventListener(type, handler); };
 
   function api(method, url, body) {
     return fetch(url, {
@@ -55,9 +57,38 @@
       });
   }
 
+  function attachPlayerWaveform(canvas, item, color) {
+    var player = window.themeboard && window.themeboard.player;
+    if (!player || !item) return;
+    fetch(canvas.dataset.waveform)
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        var peaks = data.peaks || [];
+        var redraw = function () {
+          var audio = player.audio;
+          var progress = player.isCurrent(item) && audio.duration ? audio.currentTime / audio.duration : 0;
+          drawWaveform(canvas, peaks, progress, color);
+        };
+        redraw();
+        player.audio.addEventListener("timeupdate", redraw);
+        window.themeboard.onLeave(function () { player.audio.removeEventListener("timeupdate", redraw); });
+        canvas.addEventListener("click", function (event) {
+          var rect = canvas.getBoundingClientRect();
+          var ratio = (event.clientX - rect.left) / rect.width;
+          if (!player.isCurrent(item)) player.playElement(item);
+          player.seekRatio(ratio);
+        });
+      });
+  }
+
   // Player colours come in data-player-color (the Content-Security-Policy refuses inline styles).
   document.querySelectorAll("[data-player-color]").forEach(function (element) {
     element.style.setProperty("--player", element.dataset.playerColor);
+  });
+  // htmx keeps the page's HTML for Back, where a style="" attribute would be refused: this script
+  // sets the colours again when the page comes back.
+  listen("tracks:history", "htmx:beforeHistorySave", function () {
+    document.querySelectorAll("[data-player-color][style]").forEach(function (element) { element.removeAttribute("style"); });
   });
 
   // --- collection list: create -----------------------------------------------------------------
@@ -166,17 +197,18 @@
         .catch(function (error) { status.textContent = error.message; });
     });
   });
-  document.addEventListener("click", function (event) {
+  listen("tracks:delete", "click", function (event) {
     var button = event.target.closest("[data-track-delete]");
     if (!button) return;
     if (!confirm("Delete the track “" + button.dataset.name + "” and its files? This cannot be undone.")) return;
-    api("DELETE", "/v1/track/" + button.dataset.trackDelete).then(function () {
+    api("DELETE", button.dataset.deleteUrl).then(function () {
       button.closest("li").remove();
     }).catch(function (error) { alert(error.message); });
   });
 
+  // Collection rows play in the layout's player: a waveform shows its progress while its track plays.
   document.querySelectorAll(".track-item canvas[data-waveform]").forEach(function (canvas) {
-    attachWaveform(canvas, canvas.parentElement.querySelector("audio"), "#ff5c8a");
+    attachPlayerWaveform(canvas, canvas.closest("[data-track-src]"), "#ff5c8a");
   });
 
   // --- embed player ----------------------------------------------------------------------------

@@ -16,13 +16,19 @@ def test_play_and_seek_in_the_audio_browser(live_server, page):
     page.goto(f"{live_server.url}/audio")
     page.fill("input[name=q]", "StarlightDrive-OP1")
     wait_until(page, "document.querySelectorAll('.audio-row').length === 1")
-    player = page.locator(".audio-row audio").first
-    player.evaluate("a => { a.muted = true; return a.play(); }")
-    wait_until(page, "document.querySelector('.audio-row audio').currentTime > 0.2")
+    # The row's play button plays it in the layout's player (rows have no native player of their own).
+    assert page.locator(".audio-row audio").count() == 0
+    page.evaluate("document.querySelector('#player audio').muted = true")
+    page.click(".audio-row [data-play]")
+    wait_until(page, "document.querySelector('#player audio').currentTime > 0.2")
+    player = page.locator("#player audio")
     player.evaluate("a => { a.currentTime = 3.0; }")
-    wait_until(page, 
-        "(() => { const a = document.querySelector('.audio-row audio'); return a.currentTime >= 3.0 && !a.seeking; })()"
+    wait_until(page,
+        "(() => { const a = document.querySelector('#player audio'); return a.currentTime >= 3.0 && !a.seeking; })()"
     )
+    assert page.text_content("[data-player-title]") == "StarlightDrive-OP1"
+    # The list and the player say the same duration (both round to the second).
+    assert page.text_content("[data-player-duration]") in page.text_content(".audio-row .audio-meta")
     seekable_end = player.evaluate("a => a.seekable.length ? a.seekable.end(0) : 0")
     assert seekable_end >= 3.5
     assert any(header and header.startswith("bytes=") for header in range_requests)

@@ -26,13 +26,14 @@ def test_build_reorder_and_play_a_playlist(live_server, page):
     assert rows.count() == 3
     for index in range(3):
         row = rows.nth(index)
-        row.locator("button:has-text('+ Add')").click()
+        row.locator("summary:has-text('Add to playlist')").click()
+        row.locator(".menu-item:has-text('Short clips')").click()
         row.locator(".add-result:has-text('Added to')").wait_for()  # htmx, no page reload
 
     page.goto(f"{base}/playlists/mine")
     page.click("a:has-text('Short clips')")
     page.wait_for_selector(".playlist-track")  # the click returns before the playlist page has loaded
-    titles = lambda: page.locator(".playlist-track").evaluate_all("els => els.map(e => e.dataset.title)")  # noqa: E731
+    titles = lambda: page.locator(".playlist-track").evaluate_all("els => els.map(e => e.dataset.trackTitle)")  # noqa: E731
     before = titles()
     assert before == ["MelonSodaDays-ED1", "MelonSodaDays-ED2", "MelonSodaDays-OP1"]
 
@@ -48,10 +49,10 @@ def test_build_reorder_and_play_a_playlist(live_server, page):
         page.click(".playlist-track:nth-child(2) [data-move=down]")
     assert titles() == ["MelonSodaDays-OP1", "MelonSodaDays-ED2", "MelonSodaDays-ED1"]
 
-    # Play: the first track starts, then the player advances to the next one by itself.
-    page.evaluate("document.getElementById('playlist-audio').playbackRate = 4")
-    page.click("[data-action=play]")
-    wait_until(page, "document.getElementById('now-playing').textContent === 'MelonSodaDays-OP1'")
-    page.evaluate("document.getElementById('playlist-audio').addEventListener('play', e => e.target.playbackRate = 4)")
-    wait_until(page, "document.getElementById('now-playing').textContent === 'MelonSodaDays-ED2'", timeout=15_000)
-    assert page.evaluate("!document.getElementById('playlist-audio').paused")
+    # Play: the first track starts in the layout's player, then it advances to the next one by itself.
+    page.evaluate("const a = document.querySelector('#player audio'); a.defaultPlaybackRate = 4; a.muted = true")
+    page.click("[data-play-all]:not([data-shuffle])")
+    wait_until(page, "document.querySelector('[data-player-title]').textContent === 'MelonSodaDays-OP1'")
+    wait_until(page, "document.querySelector('[data-player-title]').textContent === 'MelonSodaDays-ED2'", timeout=15_000)
+    assert page.evaluate("!document.querySelector('#player audio').paused")
+    assert "is-current" in page.get_attribute(".playlist-track:nth-child(2)", "class")
