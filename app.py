@@ -92,9 +92,9 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from blueprints import accounts, apidocs, catalogue, main, operations, playlists, soundboard, tracks
+    from blueprints import accounts, apidocs, catalogue, main, operations, playlists, soundboard, tracks, wiki
 
-    for feature in (main, accounts, catalogue, playlists, tracks, soundboard, apidocs, operations):
+    for feature in (main, accounts, catalogue, wiki, playlists, tracks, soundboard, apidocs, operations):
         feature.register(app)
 
 

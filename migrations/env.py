@@ -41,6 +41,13 @@ target_db = current_app.extensions['migrate'].db
 # ... etc.
 
 
+def include_object(object, name, type_, reflected, compare_to):
+    # The search index (models/search.py) is made by raw DDL: an FTS5 table on SQLite, expression indexes on PostgreSQL.
+    from models.search import is_search_object
+
+    return not (reflected and compare_to is None and type_ in ("table", "index") and is_search_object(name))
+
+
 def get_metadata():
     if hasattr(target_db, 'metadatas'):
         return target_db.metadatas[None]
@@ -87,6 +94,7 @@ def run_migrations_online():
                 logger.info('No changes in schema detected.')
 
     conf_args = current_app.extensions['migrate'].configure_args
+    conf_args.setdefault("include_object", include_object)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

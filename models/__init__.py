@@ -6,3 +6,4 @@ import models.playlist  # noqa: F401,E402
 import models.soundboard  # noqa: F401,E402
 import models.tracks  # noqa: F401,E402
 import models.cache  # noqa: F401,E402
+import models.search  # noqa: F401,E402
