@@ -440,13 +440,79 @@ def browse_audio(search: str = "", sort: str = "basename", fmt: str = "", page: 
 
     from blueprints.common.query import search_clause
 
-    statement = select(Audio).where(Audio.deleted_at.is_(None)).options(selectinload(Audio.videos))
+    theme = selectinload(Audio.videos).selectinload(Video.entries).selectinload(AnimeThemeEntry.theme)
+    statement = (
+        select(Audio)
+        .where(Audio.deleted_at.is_(None))
+        .options(theme.selectinload(AnimeTheme.anime).selectinload(Anime.images), theme.selectinload(AnimeTheme.song))
+    )
     if search:
         statement = statement.where(search_clause([Audio.basename, Audio.filename], search))
     if fmt in AUDIO_FORMATS:
         statement = statement.where(Audio.mimetype == AUDIO_FORMATS[fmt])
     statement = statement.order_by(AUDIO_SORTS.get(sort, Audio.basename.asc()), Audio.id)
     return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+
+
+@dataclass
+class Credit:
+    """An artist credited on a song, with the "as" of the performance."""
+
+    artist: Artist
+    as_: str | None
+
+
+def credits_for(song_ids) -> dict[int, list[Credit]]:
+    """Each song's artists with the "as" of their performance, in one query."""
+    from models.catalogue import artist_song
+
+    result: dict[int, list[Credit]] = {}
+    song_ids = {i for i in song_ids if i is not None}
+    if not song_ids:
+        return result
+    rows = db.session.execute(
+        select(artist_song.c.song_id, artist_song.c["as"], Artist)
+        .join(Artist, Artist.id == artist_song.c.artist_id)
+        .where(artist_song.c.song_id.in_(song_ids), Artist.deleted_at.is_(None))
+        .order_by(Artist.name, Artist.id)
+    )
+    for song_id, as_, artist in rows:
+        result.setdefault(song_id, []).append(Credit(artist, as_))
+    return result
+
+
+def cover_of(anime: Anime, facet: str = "Cover") -> Image | None:
+    """The anime's image of that facet, else any of its images."""
+    images = [image for image in anime.images if image.deleted_at is None]
+    return next((image for image in images if image.facet == facet), images[0] if images else None)
+
+
+@dataclass
+class AudioTheme:
+    """What an audio track is in the wiki: the theme one of its videos belongs to."""
+
+    anime: Anime
+    theme: AnimeTheme
+    credits: list[Credit]
+    cover: Image | None
+
+
+def audio_themes(audios) -> dict[int, AudioTheme]:
+    """The wiki theme of each audio (loaded by browse_audio), with one more query for the credits."""
+    found: dict[int, tuple[Anime, AnimeTheme]] = {}
+    for audio in audios:
+        for video in audio.videos:
+            if video.deleted_at is not None:
+                continue
+            for entry in video.entries:
+                theme = entry.theme
+                if entry.deleted_at is None and theme.deleted_at is None and theme.anime.deleted_at is None:
+                    found.setdefault(audio.id, (theme.anime, theme))
+    credits = credits_for(theme.song_id for _, theme in found.values())
+    return {
+        audio_id: AudioTheme(anime, theme, credits.get(theme.song_id, []), cover_of(anime, "Small Cover"))
+        for audio_id, (anime, theme) in found.items()
+    }
 
 
 def audio_detail(basename: str) -> Audio:

@@ -63,6 +63,7 @@ def audio_index():
         "catalogue/audio_index.html",
         "catalogue/_audio_results.html",
         pagination=pagination,
+        themes=services.audio_themes(pagination.items),
         search=search,
         sort=sort,
         fmt=fmt,

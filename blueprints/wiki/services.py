@@ -6,18 +6,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from blueprints.catalogue.services import Credit, cover_of, credits_for
 from blueprints.wiki import search as search_service
 from domain import NotFound
 from extensions import db
-from models.catalogue import ANIME_SEASONS, Anime, AnimeTheme, AnimeThemeEntry, Artist, Song, Video, artist_song
+from models.catalogue import ANIME_SEASONS, Anime, AnimeTheme, AnimeThemeEntry, Artist, Song, Video
 
 THEME_ORDER = {"OP": 0, "ED": 1, "IN": 2}
-
-
-@dataclass
-class Credit:
-    artist: Artist
-    as_: str | None
 
 
 def alive(rows):
@@ -29,30 +24,12 @@ def sorted_themes(themes):
 
 
 def cover(anime: Anime, facet: str = "Cover"):
-    """The anime's image of that facet, else any of its images."""
-    images = alive(anime.images)
-    return next((image for image in images if image.facet == facet), images[0] if images else None)
+    return cover_of(anime, facet)
 
 
 def playable_audio(entry: AnimeThemeEntry):
     """The audio an entry plays: the first of its videos that has one."""
     return next((video.audio for video in alive(entry.videos) if video.audio is not None and video.audio.deleted_at is None), None)
-
-
-def credits_for(song_ids) -> dict[int, list[Credit]]:
-    """Each song's artists with the "as" of their performance, in one query."""
-    result: dict[int, list[Credit]] = {}
-    if not song_ids:
-        return result
-    rows = db.session.execute(
-        select(artist_song.c.song_id, artist_song.c["as"], Artist)
-        .join(Artist, Artist.id == artist_song.c.artist_id)
-        .where(artist_song.c.song_id.in_(set(song_ids)), Artist.deleted_at.is_(None))
-        .order_by(Artist.name)
-    )
-    for song_id, as_, artist in rows:
-        result.setdefault(song_id, []).append(Credit(artist, as_))
-    return result
 
 
 def _theme_loads(path):
