@@ -62,7 +62,7 @@ def test_the_inline_code_finder_finds_each_kind():
 
 def _page_urls(app) -> list[str]:
     """Every HTML page of the app, with real ids from the demo content."""
-    from models.catalogue import Audio, Image
+    from models.catalogue import Anime, Artist, Audio, Image
     from models.playlist import Playlist
     from models.tracks import Collection, Track
 
@@ -74,6 +74,10 @@ def _page_urls(app) -> list[str]:
         collection = db.session.scalar(select(Collection.id).order_by(Collection.id))
         track = db.session.scalar(select(Track.id).order_by(Track.id))
         hashid = playlist.public_id
+        slugs = {
+            "wiki.anime_detail": db.session.scalar(select(Anime.slug).order_by(Anime.id)),
+            "wiki.artist_detail": db.session.scalar(select(Artist.slug).order_by(Artist.id)),
+        }
     samples = {
         "basename": audio,
         "audio_id": audio_id,
@@ -92,7 +96,7 @@ def _page_urls(app) -> list[str]:
             continue
         if rule.rule.endswith((".json", ".m3u")) or rule.rule in ("/healthz", "/ping"):
             continue
-        values = {name: samples[name] for name in rule.arguments}
+        values = {name: slugs[rule.endpoint] if name == "slug" else samples[name] for name in rule.arguments}
         urls.append(rule.build(values, append_unknown=False)[1])
     return sorted(set(urls)) + ["/no/such/page"]
 
