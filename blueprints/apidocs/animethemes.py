@@ -550,6 +550,24 @@ LIST_EXAMPLES: dict[str, Any] = {
 }
 
 
+def search_paths(paths: dict) -> None:
+    from blueprints.wiki.api import DEFAULT_LIMIT, MAX_LIMIT, SEARCH_TYPES
+
+    lists = {key: {"type": "array", "items": ref(schema_name(type_name))} for key, type_name in SEARCH_TYPES.items()}
+    add(paths, "/api/search", "get", operation(
+        "search", "Search anime (names and synonyms), themes, songs and artists", "Wiki (AnimeThemes)",
+        {
+            "200": json_response({"type": "object", "required": ["search"], "properties": {"search": {"type": "object", "properties": lists}}}),
+            **error_responses(ERROR, 422),
+        },
+        parameters=[
+            {**query("q", {"type": "string", "minLength": 1, "maxLength": 100}, "Words matched as prefixes; OP/ED/IN with a sequence narrow the themes."), "required": True},
+            query("fields[search]", comma_list(list(SEARCH_TYPES)), "The lists to return."),
+            query("page[limit]", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}, "Results per list."),
+        ],
+    ))
+
+
 def animethemes_part() -> tuple[dict, dict]:
     """(paths, component schemas) of the family."""
     from blueprints.catalogue.api import RESOURCES
@@ -559,5 +577,6 @@ def animethemes_part() -> tuple[dict, dict]:
     catalogue_paths(paths, RESOURCES)
     pivot_paths(paths, PIVOTS)
     playlist_paths(paths)
+    search_paths(paths)
     return paths, {**shared_schemas(), **resource_schemas()}
 

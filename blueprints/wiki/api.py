@@ -43,7 +43,7 @@ def _serialize(type_name: str, ids: list[int]) -> list[dict]:
 
 def parse_search_args(args) -> tuple[str, list[str], int]:
     errors: dict[str, list[str]] = {}
-    unknown = sorted(key for key in args if key not in ALLOWED_PARAMS and not key.startswith("fields["))
+    unknown = sorted(key for key in args if key not in ALLOWED_PARAMS)
     if unknown:
         errors[unknown[0]] = [f"The {unknown[0]} parameter is not allowed."]
     query = args.get("q", "").strip()
