@@ -66,7 +66,7 @@ def board():
 @bp.get("/soundboard/rankings")
 def rankings():
     theme = _theme()
-    return render_template("soundboard/rankings.html", sounds=services.ranking(theme), **_page_context(theme))
+    return render_template("soundboard/rankings.html", plays=services.theme_plays(theme), **_page_context(theme))
 
 
 @bp.get("/soundboard/statistics")
@@ -80,6 +80,7 @@ def statistics():
         chart=chart,
         peak=peak,
         milestones=services.milestones(),
+        plays=services.theme_plays(theme, limit=5),
         **_page_context(theme),
     )
 
