@@ -75,3 +75,28 @@ def test_the_chart_names_its_months_and_gives_each_value(client, audio_file):
     assert f'<th scope="row">{month}</th><td>1,234</td>' in html  # for screen readers
     labels = re.findall(r'text-anchor="middle">([A-Z][a-z]{2})</text>', html)
     assert len(labels) == 12 and labels[-1] == now.strftime("%b") and not any(label.isdigit() for label in labels)
+
+
+def test_an_admin_notification_shows_on_every_page(client):
+    assert "site-notification" not in client.get("/audio").get_data(as_text=True)
+    sent = client.post("/api/admin/notification", json={"text": "Maintenance at noon", "duration": 60}, headers=TOKEN)
+    assert sent.status_code == 200
+    for path in ("/", "/audio", "/playlists", "/soundboard/rankings"):
+        assert 'class="flash site-notification" role="status">Maintenance at noon<' in client.get(path).get_data(as_text=True), path
+    page = client.get("/audio").get_data(as_text=True)
+    assert 'hx-trigger="every 20s"' in page  # pages without the soundboard's socket poll for the next one
+    polled = client.get("/notification")
+    assert polled.status_code == 200 and "Maintenance at noon" in polled.get_data(as_text=True)
+    assert polled.headers["Cache-Control"] == "no-store"
+
+
+def test_a_notification_disappears_when_its_time_is_up(app, client, monkeypatch):
+    import time as real_time
+
+    from blueprints.soundboard import live as live_module
+
+    assert client.post("/api/admin/notification", json={"text": "Soon over", "duration": 2}, headers=TOKEN).status_code == 200
+    assert "Soon over" in client.get("/notification").get_data(as_text=True)
+    later = real_time.monotonic() + 3
+    monkeypatch.setattr(live_module.time, "monotonic", lambda: later)
+    assert "Soon over" not in client.get("/notification").get_data(as_text=True)
