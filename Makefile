@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run test bench install db seed lint clean
+.PHONY: run test bench install db seed lint clean screenshots
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ endif
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_NAMES) $(BENCH_ARGS)
+
+# docs/screenshots/: the main pages on a desktop and a phone (a demo server on port 6600, Chromium).
+screenshots: install
+	$(BIN)/python tools/screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -10,8 +10,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 KNOWN_PAGES = ("/", "/admin", "/soundboard/admin", "/soundboard/admin/milestones", "/settings", "/login", "/register")
 # Media, files and APIs: not pages. Matched against the path.
 NOT_PAGES = re.compile(r"^/(api|sounds|media|static|ws)(/|$)|/(stream|download|export|cover|file)(/|$)|\.[a-z0-9]{2,4}$")
-# Route words are lower case letters; ids, public ids and basenames have a digit or a capital.
-_ID_LIKE = re.compile(r"[0-9A-Z%]")
+# Route words are lower case letters; ids, public ids, slugs and basenames have a digit, a capital or "_".
+_ID_LIKE = re.compile(r"[0-9A-Z%_.]")
 
 LINKS = "Array.from(document.querySelectorAll('a[href]:not([download])'), a => a.href)"
 
