@@ -14,7 +14,7 @@ def test_play_and_seek_in_the_audio_browser(live_server, page):
     range_requests = []
     page.on("request", lambda r: range_requests.append(r.headers.get("range")) if "/stream/audio/" in r.url else None)
     page.goto(f"{live_server.url}/audio")
-    page.fill("input[name=q]", "StarlightDrive-OP1")
+    page.fill("input[name=q]", "MelonSodaDays-OP1")  # a 4 s demo theme with one version
     wait_until(page, "document.querySelectorAll('.audio-row').length === 1")
     # The row's play button plays it in the layout's player (rows have no native player of their own).
     assert page.locator(".audio-row audio").count() == 0
