@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run test bench stress install db seed lint clean
+.PHONY: run test bench stress install db seed lint clean screenshots
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ bench: install
 # (stress/, about 3 minutes): `make stress STRESS_ARGS="--seconds 30"` for a shorter load.
 stress: install
 	$(BIN)/python -m stress $(STRESS_ARGS)
+
+# docs/screenshots/: the main pages on a desktop and a phone (a demo server on port 6600, Chromium).
+screenshots: install
+	$(BIN)/python tools/screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

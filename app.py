@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import check_production_safety, load_config
-from extensions import csrf, db, login_manager, migrate
+from extensions import compress, csrf, db, login_manager, migrate
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -62,6 +62,10 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, render_as_batch=True)  # batch mode: SQLite can ALTER
     login_manager.init_app(app)
     csrf.init_app(app)
+    # Pages, stylesheets and scripts travel compressed (about a third of their size); JSON, media and
+    # the WebSocket are left as they are (the APIs' ETags and byte ranges stay exact).
+    app.config.setdefault("COMPRESS_MIMETYPES", ["text/html", "text/css", "text/javascript", "application/javascript", "image/svg+xml"])
+    compress.init_app(app)
     from blueprints.common.auth import register_auth
     from blueprints.common.rate_limits import register_rate_limits
 

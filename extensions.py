@@ -1,4 +1,5 @@
 """Extension singletons, created unbound and attached in create_app()."""
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -12,6 +13,7 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+compress = Compress()
 # Storage, on/off and the limits' values come from the app's config (RATELIMIT_*, *_RATE_LIMIT).
 limiter = Limiter(
     key_func=rate_limits.client_address,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="jobs")
 FAILED_JOB_TTL = 24 * 3600  # seconds a failed job stays in Redis for inspection (rq info)
 FINISHED_JOB_TTL = 600
+WORKER_RESTART_MAX_PAUSE = 30.0  # seconds between a worker's attempts to reach Redis again
 
 
 def queue_for(app: Flask) -> Queue | None:
@@ -110,5 +112,21 @@ def run_worker(app: Flask, burst: bool = False) -> bool:
     queue = queue_for(app)
     if queue is None:
         raise RuntimeError("REDIS_URL is not set: background jobs run inside the web processes.")
-    worker = AppWorker([queue], connection=queue.connection, serializer=JSONSerializer, app=app)
-    return worker.work(burst=burst, logging_level=os.environ.get("LOG_LEVEL", "INFO"))
+    ran_any = False
+    pause = 1.0
+    while True:
+        worker = AppWorker([queue], connection=queue.connection, serializer=JSONSerializer, app=app)
+        try:
+            ran_any = worker.work(burst=burst, logging_level=os.environ.get("LOG_LEVEL", "INFO")) or ran_any
+            return ran_any
+        except (RedisError, OSError) as error:
+            # RQ's bookkeeping raises out of work() when Redis goes away; a worker that exited then
+            # would leave every later job waiting, so it starts again once Redis answers.
+            log.warning("Redis is unreachable (%s): the worker starts again in %.0f s", error, pause)
+            time.sleep(pause)
+            pause = min(pause * 2, WORKER_RESTART_MAX_PAUSE)
+            try:
+                queue.connection.ping()
+                pause = 1.0
+            except (RedisError, OSError):
+                continue

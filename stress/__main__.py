@@ -489,8 +489,10 @@ async def verify(run: Run, outcome: dict) -> None:
     acknowledged = sum(c.acknowledged for c in http) + 1
     unknown = sum(c.unknown for c in http)
     counted = await global_counter(truth) - outcome["counter_before"]
-    run.check("no acknowledged HTTP click lost", acknowledged <= counted <= acknowledged + unknown,
-              f"{acknowledged:,} acknowledged, {counted:,} counted, {unknown} cut by a kill (may or may not count)")
+    retried = sum(c.retried_after_503 for c in http)
+    run.check("no acknowledged HTTP click lost", acknowledged <= counted <= acknowledged + unknown + retried,
+              f"{acknowledged:,} acknowledged, {counted:,} counted; {unknown} cut by a kill and {retried} answered 503 then retried "
+              "may each have counted once more")
     counts = await sound_counts(truth)
     sockets = outcome["socket_clickers"]
     confirmed = sum(c.confirmed_count - c.start_count for c in sockets)
@@ -509,6 +511,9 @@ async def verify(run: Run, outcome: dict) -> None:
     run.check("no acknowledged playlist write lost", not differing and not disagreements,
               f"{sum(w.acknowledged for w in writers):,} acknowledged writes on {len(writers)} playlists, {sum(w.unknown for w in writers)} cut by a kill "
               f"(each found whole or absent); {len(differing)} playlists differ" + (f": {differing[:3]} {disagreements[:3]}" if differing or disagreements else ""))
+    worker = d.child("worker")
+    run.check("the flask worker survived the faults", worker.alive(),
+              "running" if worker.alive() else f"exited with {worker.process.returncode}: see {worker.log} (queued jobs wait for a worker)")
     # Uploads: every acknowledged one is in the database and in the bucket, processed by the worker.
     tracks = [t for u in outcome["uploaders"] for t in u.acknowledged_tracks]
     audio = [a for u in outcome["uploaders"] for a in u.acknowledged_audio]

@@ -341,6 +341,7 @@ class HttpClicker:
     rng: random.Random
     acknowledged: int = 0
     unknown: int = 0
+    retried_after_503: int = 0
 
     async def run(self, pause: float) -> None:
         while time.monotonic() < self.api.stop_at:
@@ -348,6 +349,8 @@ class HttpClicker:
                 await self.api.call("click: POST /api/soundboard/click", "POST", "/api/soundboard/click",
                                     json_body={"type": "click", "soundFilename": self.rng.choice(self.catalogue.counter_sounds)})
                 self.acknowledged += 1
+                # A 503 does not say the click was not counted (its commit may have come first).
+                self.retried_after_503 += self.api.retried
             except Unknown:
                 self.unknown += 1
             except Failed:

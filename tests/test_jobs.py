@@ -223,3 +223,42 @@ def test_without_reachable_redis_the_job_runs_in_the_web_process(app_factory, au
 def test_flask_worker_needs_redis(runner):
     result = runner.invoke(args=["worker", "--burst"])
     assert result.exit_code == 1 and "REDIS_URL is not set" in result.output
+
+
+def test_the_worker_outlives_a_redis_cut_and_runs_the_next_job(app_factory, queue_name, audio_file, tmp_path):
+    """`flask worker` reaches Redis through a fault proxy that resets every connection and refuses
+    new ones for a few seconds: the worker keeps running, and a job queued after Redis is back runs."""
+    from tests.fault_proxy import FaultProxy
+
+    app = _job_app(app_factory, queue_name)
+    proxy = FaultProxy("127.0.0.1", 6379)
+    port = proxy.start()
+    env = {**_worker_env(app), "REDIS_URL": f"redis://127.0.0.1:{port}/0"}
+    log = tmp_path / "cut-worker.log"
+    with log.open("w") as out:
+        worker = subprocess.Popen(_worker_command(), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while "Listening on" not in log.read_text() and "*** Listening" not in log.read_text():
+            assert worker.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        proxy.cut()
+        time.sleep(4)
+        assert worker.poll() is None, log.read_text()
+        proxy.mode = "pass"
+
+        track_id, _ = _upload(app, audio_file("mp3").read_bytes())
+        deadline = time.monotonic() + 60
+        while _track(app, track_id).status == TrackStatus.processing:
+            assert worker.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        assert _track(app, track_id).status == TrackStatus.ready
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(timeout=10)
+        proxy.stop()

@@ -529,7 +529,14 @@ def audio_detail(basename: str) -> Audio:
 
 
 def browse_images(facet: str = "", page: int = 1, per_page: int = 24, *, viewer_id: int | None = None):
-    statement = select(Image).where(Image.deleted_at.is_(None), images_listed_for(viewer_id))
+    from sqlalchemy.orm import selectinload
+
+    # The owners name each picture in its alt text.
+    statement = (
+        select(Image)
+        .where(Image.deleted_at.is_(None), images_listed_for(viewer_id))
+        .options(selectinload(Image.anime), selectinload(Image.artists), selectinload(Image.studios))
+    )
     if facet in IMAGE_FACETS:
         statement = statement.where(Image.facet == facet)
     return db.paginate(statement.order_by(Image.id.desc()), page=page, per_page=per_page, error_out=False)

@@ -16,6 +16,14 @@ from models.catalogue import IMAGE_FACETS, Audio, Image, Video
 bp = Blueprint("catalogue", __name__)
 
 
+@bp.app_template_filter("image_alt")
+def image_alt(image: Image) -> str:
+    """What the picture shows, for screen readers: its facet and whose it is ("Cover of Frostbound"),
+    never its file path. The image's owners must be loaded."""
+    owners = [owner.name for owner in (*image.anime, *image.artists, *image.studios)]
+    return f"{image.facet} of {', '.join(owners)}" if owners else f"{image.facet} image"
+
+
 @bp.get("/stream/audio/<path:filename>")
 def stream_audio(filename: str):
     audio = db.session.scalar(select(Audio).where(Audio.filename == filename, Audio.deleted_at.is_(None)))

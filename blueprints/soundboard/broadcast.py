@@ -75,6 +75,8 @@ class Fanout:
         self._sound_counts: dict[str, int] = {}
         self._events: list[tuple[str, str | None]] = []  # (JSON, subscription id to leave out)
         self._crazy: list[tuple[str, str | None]] = []
+        # The latest notification and when it arrived: pages without a socket show it while it lasts.
+        self.notice: tuple[dict[str, Any], float] | None = None
         self._min_tick = min_tick
         self.last_delivery_seconds = 0.0
         self._closed = False
@@ -114,6 +116,8 @@ class Fanout:
                 if len(self._crazy) < CRAZY_PER_TICK:
                     self._crazy.append((message, exclude))
             else:
+                if kind == "notification" and isinstance(decoded.get("notification"), dict):
+                    self.notice = (decoded["notification"], time.monotonic())
                 self._events.append((message, exclude))
             self._pending.notify()
 

@@ -45,6 +45,17 @@ class Live:
         if app.config.get("WS_HEARTBEAT_SECONDS"):
             threading.Thread(target=self._heartbeat, name="soundboard-heartbeat", daemon=True).start()
 
+    def current_notification(self) -> dict[str, Any] | None:
+        """The admin's latest notification while its duration lasts (every process hears of it
+        through the broadcaster), for the pages that have no live socket."""
+        notice = self.broadcaster.fanout.notice
+        if notice is None:
+            return None
+        note, arrived = notice
+        if time.monotonic() - arrived > float(note.get("duration") or 0):
+            return None
+        return note
+
     def response_interval(self) -> float:
         """Seconds between two updates to the open pages at least: the configured or admin-set
         response interval (megumin.love's ``responseInterval``), "as soon as possible" being 10 ms."""

@@ -348,6 +348,25 @@ def ranking(theme: str, limit: int = 50) -> list[Sound]:
     )
 
 
+@dataclass(frozen=True)
+class ThemePlays:
+    """Board plays of one theme's clips (``sbClick``, counted on each sound): the only per-theme
+    figures there are, shown by Rankings and Statistics alike. The big button's counter and daily
+    statistics are another count, of big-button presses in every theme, and are labelled so."""
+
+    theme: str
+    top: list[Sound]  # the most played first
+    total: int  # plays of every clip on the theme's board, ranked here or not
+    clips: int
+
+
+def theme_plays(theme: str, limit: int = 50) -> ThemePlays:
+    total, clips = db.session.execute(
+        select(func.coalesce(func.sum(Sound.count), 0), func.count(Sound.id)).where(Sound.theme == theme, *_ON_BOARD)
+    ).one()
+    return ThemePlays(theme, ranking(theme, limit), int(total), int(clips))
+
+
 # ---------------------------------------------------------------------------------------------
 # Counter and statistics
 # ---------------------------------------------------------------------------------------------
@@ -492,8 +511,12 @@ def chart_data(args: Mapping[str, str]) -> list[dict[str, Any]]:
     ]
 
 
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
+
+
 def monthly_chart(months: int = 12) -> list[dict[str, Any]]:
-    """Our statistics page's chart: the last ``months`` months, empty ones included."""
+    """Our statistics page's chart: the last ``months`` months, empty ones included, each with its
+    name (``label`` "Jan" under the bar, ``name`` "January 2026" for hover and screen readers)."""
     today = _today()
     year, month = today.year, today.month - (months - 1)
     while month < 1:
@@ -508,7 +531,10 @@ def monthly_chart(months: int = 12) -> list[dict[str, Any]]:
     for day, count in rows:
         key = day.strftime("%Y-%m")
         totals[key] = totals.get(key, 0) + count
-    return [{"month": month, "count": count} for month, count in totals.items()]
+    return [
+        {"month": key, "label": MONTH_NAMES[int(key[5:]) - 1][:3], "name": f"{MONTH_NAMES[int(key[5:]) - 1]} {key[:4]}", "count": count}
+        for key, count in totals.items()
+    ]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Soundboard pages and the clip files."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from sqlalchemy import select
 
 from blueprints.common.auth import admin_page_required
@@ -44,6 +44,23 @@ def sound_file(theme: str, source: str, filename: str):
     return serve_media(services.storage_key(sound.filename), "audio/mpeg", download_name=f"{filename}.mp3")
 
 
+@bp.app_template_global("site_notification")
+def site_notification() -> dict | None:
+    """The notification every page shows, if this process's live machinery runs (the poll below
+    starts it, so that it hears the next one)."""
+    running = current_app.extensions.get("soundboard_live")
+    return running.current_notification() if running is not None else None
+
+
+@bp.get("/notification")
+def notification():
+    """The notifications region of every page, polled by pages without the soundboard's socket."""
+    from blueprints.soundboard.live import live
+
+    html = render_template("soundboard/_notification.html", note=live().current_notification())
+    return html, 200, {"Cache-Control": "no-store"}
+
+
 @bp.get("/soundboard", strict_slashes=False)  # "/soundboard/" is what people type too
 def index():
     theme = _theme()
@@ -66,7 +83,7 @@ def board():
 @bp.get("/soundboard/rankings")
 def rankings():
     theme = _theme()
-    return render_template("soundboard/rankings.html", sounds=services.ranking(theme), **_page_context(theme))
+    return render_template("soundboard/rankings.html", plays=services.theme_plays(theme), **_page_context(theme))
 
 
 @bp.get("/soundboard/statistics")
@@ -80,6 +97,7 @@ def statistics():
         chart=chart,
         peak=peak,
         milestones=services.milestones(),
+        plays=services.theme_plays(theme, limit=5),
         **_page_context(theme),
     )
 

@@ -27,6 +27,20 @@
     });
   });
 
+  // The phone menu: a real button (keyboard and screen readers), its state in aria-expanded.
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest(".nav-toggle");
+    if (!toggle) return;
+    var open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", String(open));
+  });
+  document.addEventListener("keydown", function (event) {
+    var toggle = document.querySelector('.nav-toggle[aria-expanded="true"]');
+    if (event.key !== "Escape" || !toggle) return;
+    toggle.setAttribute("aria-expanded", "false");
+    toggle.focus();
+  });
+
   // <select data-autosubmit> submits its form as soon as a choice is made.
   document.addEventListener("change", function (event) {
     if (event.target.matches("select[data-autosubmit]") && event.target.form) event.target.form.requestSubmit();

@@ -91,7 +91,7 @@ def login_as(page, base_url: str, name: str, password: str = PASSWORD) -> None:
     page.fill("input[name=login]", name)
     page.fill("input[name=password]", password)
     page.click("form button[type=submit]")
-    page.wait_for_selector(f"text={name}")
+    page.wait_for_selector(f"text={name}", state="attached")  # the phone menu may be closed
 
 
 class GunicornLiveServer:

@@ -78,7 +78,7 @@ def test_soundboard_pages_reached_by_links_set_themselves_up_once(live_server, b
     try:
         page.goto(f"{live_server.url}/")
         if viewport["width"] < 600:
-            page.click("label[for=nav-toggle]")
+            page.click("button.nav-toggle")
         page.click("nav[aria-label=Main] >> text=Soundboard")
         wait_until(page, "document.documentElement.dataset.sbSocket === 'open'")
         for tab in ("Board", "Rankings", "Home", "Statistics", "Board", "Home", "Board"):
@@ -98,7 +98,7 @@ def test_soundboard_pages_reached_by_links_set_themselves_up_once(live_server, b
         assert _sound_count(live_server.url, key_one) == before + 1  # and one click counted
         # Leaving the soundboard by a link closes its socket; coming back opens exactly one.
         if viewport["width"] < 600:
-            page.click("label[for=nav-toggle]")
+            page.click("button.nav-toggle")
         page.click("nav[aria-label=Main] >> text=Audio")
         page.wait_for_url("**/audio")
         wait_until(page, "window.__sockets.every(s => s.readyState >= 2)")
