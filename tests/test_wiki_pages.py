@@ -92,7 +92,7 @@ def test_season_browsing(client, seeded):
 
 def test_one_nav_entry_named_anime(client, seeded):
     html = _html(client, "/")
-    nav = html[html.index('<ul class="nav-links">'):]
+    nav = html[html.index('<ul class="nav-links"'):]
     nav = nav[: nav.index("</ul>")]
     assert nav.count('href="/anime"') == 1 and re.search(r'<a href="/anime"[^>]*>Anime</a>', nav)
     assert "OP/ED themes" in html  # the home page's card says what the wiki is
