@@ -60,8 +60,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     from blueprints.common.auth import register_auth
+    from blueprints.common.query import register_query_layer
     from blueprints.common.rate_limits import register_rate_limits
 
+    register_query_layer(app)
     register_auth(app)
     register_rate_limits(app)
 

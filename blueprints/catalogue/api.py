@@ -8,7 +8,7 @@ from blueprints.catalogue import schemas, services
 from blueprints.catalogue.services import CatalogueResource
 from blueprints.common.auth import api_admin_required
 from blueprints.common.cache import cached_json, versioned_tables
-from blueprints.common.query import ResourceSchema, list_resources, show_resource
+from blueprints.common.query import ResourceSchema, json_response, list_resources, show_resource
 from domain import ValidationFailed
 
 api = Blueprint("catalogue_api", __name__)
@@ -36,7 +36,7 @@ def one(resource: CatalogueResource, query_schema: ResourceSchema, instance, sta
     args = request.args.to_dict()
     args["filter[trashed]"] = "with"  # the row just written, trashed or not, whatever the caller filters
     body = show_resource(query_schema, query_schema.id_column == instance.id, args)
-    return jsonify(body), status
+    return json_response(body, status)
 
 
 def make_routes(name: str, resource: CatalogueResource, query_schema: ResourceSchema) -> None:
@@ -44,12 +44,12 @@ def make_routes(name: str, resource: CatalogueResource, query_schema: ResourceSc
 
     @cached_json
     def index():
-        return jsonify(list_resources(query_schema, request.args))
+        return json_response(list_resources(query_schema, request.args))
 
     @cached_json
     def show(key):
         where = resource.key_column == key
-        return jsonify(show_resource(query_schema, where, request.args, not_found=f"No query results for model [{resource.label}] {key}"))
+        return json_response(show_resource(query_schema, where, request.args, not_found=f"No query results for model [{resource.label}] {key}"))
 
     @api_admin_required
     def store():

@@ -1,10 +1,8 @@
 """The catalogue's resources, described once for the shared query layer (blueprints/common/query.py)."""
 from __future__ import annotations
 
-from flask import url_for
-
 from blueprints.catalogue.services import images_listed_for
-from blueprints.common.query import Attribute, Relation, ResourceSchema
+from blueprints.common.query import Attribute, Relation, ResourceSchema, stream_link
 from models.catalogue import (
     ANIME_SEASONS,
     IMAGE_FACETS,
@@ -36,16 +34,9 @@ def _defaults(attributes: list[Attribute]) -> tuple[str, ...]:
     return tuple(a.name for a in attributes if a.name != "deleted_at")
 
 
-def audio_link(row) -> str:
-    return url_for("catalogue.stream_audio", filename=row["filename"], _external=True)
-
-
-def video_link(row) -> str:
-    return url_for("catalogue.stream_video", filename=row["filename"], _external=True)
-
-
-def image_link(row) -> str:
-    return url_for("catalogue.stream_image", path=row["path"], _external=True)
+audio_link = stream_link("catalogue.stream_audio", "filename")
+video_link = stream_link("catalogue.stream_video", "filename")
+image_link = stream_link("catalogue.stream_image", "path")
 
 
 _audio_attributes = [

@@ -19,6 +19,7 @@ from flask_login import current_user
 from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
+from blueprints.common.query import read_connection
 from extensions import db
 from models.cache import DataVersion
 
@@ -59,9 +60,8 @@ VERSION_SQL = "SELECT version FROM data_version WHERE name = 'library'"
 
 
 def current_version() -> int:
-    """One primary-key read on a pooled connection, outside the ORM session (the hot path)."""
-    with db.engine.connect() as connection:
-        return connection.exec_driver_sql(VERSION_SQL).scalar() or 0
+    """One primary-key read on the request's read connection, outside the ORM session (the hot path)."""
+    return read_connection().exec_driver_sql(VERSION_SQL).scalar() or 0
 
 
 def cached_json(view: Callable) -> Callable:

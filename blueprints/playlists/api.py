@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from blueprints.common.auth import api_login_required
 from blueprints.common.cache import cached_json, versioned_tables
-from blueprints.common.query import list_resources, show_resource
+from blueprints.common.query import json_response, list_resources, show_resource
 from blueprints.playlists import services
 from blueprints.playlists.schemas import PLAYLIST, TRACK
 from blueprints.playlists.services import LimitExceeded
@@ -27,7 +27,7 @@ def _caller():
 
 def _playlist_body(playlist: Playlist, status: int = 200):
     body = show_resource(PLAYLIST, Playlist.id == playlist.id, request.args, not_found=services.PLAYLIST_NOT_FOUND)
-    return jsonify(body), status
+    return json_response(body, status)
 
 
 def _json():
@@ -41,14 +41,14 @@ def _json():
 @cached_json
 def index():
     """Public playlists only: unlisted and private ones never appear in a list or a search."""
-    return jsonify(list_resources(PLAYLIST, request.args, base_filter=Playlist.visibility == PUBLIC))
+    return json_response(list_resources(PLAYLIST, request.args, base_filter=Playlist.visibility == PUBLIC))
 
 
 @api.get("/api/me/playlist")
 @api_login_required
 @cached_json
 def mine():
-    return jsonify(
+    return json_response(
         list_resources(
             PLAYLIST,
             request.args,
@@ -92,14 +92,14 @@ def destroy(hashid: str):
 
 def _track_body(track_id: int, status: int = 200):
     body = show_resource(TRACK, PlaylistTrack.id == track_id, request.args, not_found=services.TRACK_NOT_FOUND)
-    return jsonify(body), status
+    return json_response(body, status)
 
 
 @api.get("/api/playlist/<hashid>/track")
 @cached_json
 def track_index(hashid: str):
     playlist = services.find_visible(hashid, _caller())
-    return jsonify(list_resources(TRACK, request.args, base_filter=PlaylistTrack.playlist_id == playlist.id))
+    return json_response(list_resources(TRACK, request.args, base_filter=PlaylistTrack.playlist_id == playlist.id))
 
 
 @api.get("/api/playlist/<hashid>/track/<int:track_id>")
