@@ -327,3 +327,31 @@ def test_cached_pages_follow_every_write_and_answer_304(client, app, admin, coun
         db.session.execute(sql_update(Audio).where(Audio.basename == "Theme-002").values(size=99))
         db.session.commit()
     assert client.get("/api/audio?sort=basename").get_json()["audios"][1]["size"] == 99
+
+
+def test_cached_pages_depend_only_on_the_tables_they_read(client, app, admin, count_queries):
+    """A playlist write leaves /api/audio pages cached; a write to audio or to an included table
+    (videos) invalidates them, and a page reading playlists (images' covers) follows playlists."""
+    _make_audios(app, 2)
+    _, user = user_with_token(app)
+    plain = client.get("/api/audio?sort=basename")
+    with_videos = client.get("/api/audio?include=videos")
+    playlist = client.post("/api/playlist", json={"name": "Mix", "visibility": 0}, headers=user).get_json()["playlist"]
+    with app.app_context():
+        first_audio = db.session.scalar(select(Audio.id).order_by(Audio.id))
+    assert client.post(f"/api/playlist/{playlist['id']}/track", json={"audio_id": first_audio}, headers=user).status_code == 201
+    for url, earlier in (("/api/audio?sort=basename", plain), ("/api/audio?include=videos", with_videos)):
+        with count_queries() as queries:
+            again = client.get(url, headers={"If-None-Match": earlier.headers["ETag"]})
+        assert again.status_code == 304 and len(queries) == 1  # still cached: only the version check
+    with app.app_context():
+        db.session.add(Video(basename="Theme-001-NC", filename="Theme-001-NC.webm", path="/v", audio_id=first_audio))
+        db.session.commit()
+    assert client.get("/api/audio?sort=basename", headers={"If-None-Match": plain.headers["ETag"]}).status_code == 304
+    changed = client.get("/api/audio?include=videos", headers={"If-None-Match": with_videos.headers["ETag"]})
+    assert changed.status_code == 200 and [v["basename"] for v in changed.get_json()["audios"][0]["videos"]] == ["Theme-001-NC"]
+    # Deleting the audio cascades to the playlist's tracks in the database: their pages follow.
+    tracks = client.get(f"/api/playlist/{playlist['id']}/track")
+    assert len(tracks.get_json()["tracks"]) == 1
+    client.delete("/forceDelete/audio/Theme-001", headers=admin)
+    assert client.get(f"/api/playlist/{playlist['id']}/track").get_json()["tracks"] == []

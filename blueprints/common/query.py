@@ -37,10 +37,11 @@ from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import quote
 
 import orjson
-from flask import Flask, Response, g, request, url_for
+from flask import Flask, Response, g, has_app_context, request, url_for
 from flask_login import current_user
 from sqlalchemy import BigInteger, ColumnElement, SmallInteger, Table, and_, func, not_, or_, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.util import find_tables
 from werkzeug.routing import BaseConverter
 
 from domain import NotFound, ValidationFailed
@@ -648,7 +649,18 @@ def register_query_layer(app: Flask) -> None:
 
 
 def _rows(statement) -> list[Mapping[str, Any]]:
+    record_reads(statement)
     return list(read_connection().execute(statement).mappings())
+
+
+def record_reads(statement) -> None:
+    """Remembers the tables a SELECT reads while a cached view is being built (see
+    blueprints/common/cache.py); does nothing otherwise."""
+    if not has_app_context():
+        return
+    tables = g.get("_tables_read")
+    if tables is not None:
+        tables.update(table.name for table in find_tables(statement) if isinstance(table, Table))
 
 
 def json_response(body: Mapping[str, Any], status: int = 200) -> Response:
