@@ -254,17 +254,18 @@ def test_soft_delete_restore_force_delete(client, app, admin, audio_file):
 
     deleted = client.delete("/api/audio/my-theme", headers=admin)
     assert deleted.status_code == 200 and deleted.get_json()["audio"]["basename"] == "my-theme"
-    trashed = client.get("/api/audio/my-theme?filter[trashed]=only&fields[audio]=basename,deleted_at").get_json()
+    # Upstream's AudioShowTest "soft delete": the show endpoint still shows a soft-deleted row.
+    trashed = client.get("/api/audio/my-theme?fields[audio]=basename,deleted_at").get_json()
     assert ISO.match(trashed["audio"]["deleted_at"])
     assert client.get("/api/audio").get_json()["audios"] == []
-    assert client.get("/api/audio/my-theme").status_code == 404
     assert client.get("/stream/audio/my-theme.ogg").status_code == 404
     assert len(client.get("/api/audio?filter[trashed]=only").get_json()["audios"]) == 1
     assert len(client.get("/api/audio?filter[trashed]=with").get_json()["audios"]) == 1
 
     restored = client.patch("/restore/audio/my-theme", headers=admin)
     assert restored.status_code == 200 and "deleted_at" not in restored.get_json()["audio"]
-    assert client.patch("/restore/audio/my-theme", headers=admin).status_code == 404  # not trashed any more
+    # Upstream's AudioRestoreTest "trashed": restoring a row that is not deleted succeeds.
+    assert client.patch("/restore/audio/my-theme", headers=admin).status_code == 200
     assert client.get("/stream/audio/my-theme.ogg").status_code == 200
 
     with app.app_context():

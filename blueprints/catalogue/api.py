@@ -33,9 +33,7 @@ def json_object() -> dict:
 
 def one(resource: CatalogueResource, query_schema: ResourceSchema, instance, status: int = 200):
     """Serialise through the query layer so writes answer exactly like reads (include, fields)."""
-    args = request.args.to_dict()
-    args["filter[trashed]"] = "with"  # the row just written, trashed or not, whatever the caller filters
-    body = show_resource(query_schema, query_schema.id_column == instance.id, args)
+    body = show_resource(query_schema, query_schema.id_column == instance.id, request.args)
     return json_response(body, status)
 
 
@@ -81,16 +79,17 @@ def make_routes(name: str, resource: CatalogueResource, query_schema: ResourceSc
 
     @api_admin_required
     def restore(key):
-        instance = services.find(resource, key, trashed="only", viewer_id=current_user.id)
+        # Restoring a row that is not deleted succeeds and changes nothing, as upstream's RestoreAction.
+        instance = services.find(resource, key, trashed="with", viewer_id=current_user.id)
         services.restore(instance)
         return one(resource, query_schema, instance)
 
     @api_admin_required
     def force_delete(key):
         instance = services.find(resource, key, trashed="with", viewer_id=current_user.id)
-        label = resource.key_of(instance)
+        message = resource.deleted_message(instance)
         services.force_delete(resource, instance)
-        return jsonify({"message": f"{resource.label} '{label}' was deleted."})
+        return jsonify({"message": message})
 
     api.add_url_rule(f"/api/{name}", f"{name}_index", index, methods=["GET"])
     api.add_url_rule(f"/api/{name}/{converter}", f"{name}_show", show, methods=["GET"])

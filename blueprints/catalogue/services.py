@@ -84,6 +84,12 @@ class CatalogueResource:
     key: str  # attribute looked up in URLs: basename, slug or id
     fields: tuple[WritableField, ...]
     file_keys: Callable[[Any], list[str]] = field(default=lambda instance: [])
+    name_field: str | None = None  # what upstream's getName() answers, when it is not the URL key
+
+    def deleted_message(self, instance) -> str:
+        """Upstream's force-delete message: the model's headline name and its getName()."""
+        name = getattr(instance, self.name_field) if self.name_field else self.key_of(instance)
+        return f"{self.label} '{name}' was deleted."
 
     @property
     def key_column(self):
@@ -139,6 +145,7 @@ IMAGE = CatalogueResource(
         WritableField("facet", "enum", required=True, choices=IMAGE_FACETS),
     ),
     _image_files,
+    name_field="path",
 )
 ANIME = CatalogueResource(
     "anime", "Anime", Anime, "slug",
@@ -149,14 +156,17 @@ ANIME = CatalogueResource(
         WritableField("season", "enum", choices=ANIME_SEASONS),
         WritableField("synopsis", max_length=5000),
     ),
+    name_field="name",
 )
 ARTIST = CatalogueResource(
     "artist", "Artist", Artist, "slug",
     (WritableField("name", required=True), WritableField("slug", required=True, unique=True, pattern=SLUG)),
+    name_field="name",
 )
 STUDIO = CatalogueResource(
     "studio", "Studio", Studio, "slug",
     (WritableField("name", required=True), WritableField("slug", required=True, unique=True, pattern=SLUG)),
+    name_field="name",
 )
 RESOURCES = {resource.name: resource for resource in (AUDIO, VIDEO, IMAGE, ANIME, ARTIST, STUDIO)}
 

@@ -60,11 +60,8 @@ OPERATORS_BY_KIND = {
     "bool": {"eq", "ne"},
 }
 PARENT_KEY = "__parent"
-FILTER_PARAM = re.compile(r"^filter\[([A-Za-z0-9_]+?)(?:-(eq|ne|lt|gt|lte|gte|like|notlike))?\]$")
-FIELDS_PARAM = re.compile(r"^fields\[([A-Za-z0-9_ ]+)\]$")
 # The largest page number: its OFFSET must fit the databases' 64-bit LIMIT/OFFSET at any page size.
 MAX_PAGE_NUMBER = 2**31 - 1
-PAGE_PARAMS = ("page[size]", "page[number]")
 
 
 @dataclass(frozen=True)
@@ -127,6 +124,9 @@ class ResourceSchema:
     default_order: Callable[[], list[ColumnElement]] | None = None
     relations: dict[str, Relation] = field(default_factory=dict)
     visible: Callable[[QueryContext], ColumnElement | None] | None = None  # per caller, on every read
+    # The include allow-list (upstream's allowedIncludes; intermediate paths implied). None: any
+    # chain of relations that never comes back to a type already on the way.
+    includes: tuple[str, ...] | None = None
 
     def visible_clause(self, ctx: QueryContext) -> ColumnElement | None:
         return self.visible(ctx) if self.visible is not None else None
@@ -139,8 +139,11 @@ class ResourceSchema:
     def id_column(self) -> ColumnElement:
         return self.table.c.id
 
-    def add_relation(self, relation: Relation) -> Relation:
+    def add_relation(self, relation: Relation, *, allowed: bool = True) -> Relation:
+        """Also allows it as an include when the schema declares its ``includes`` (unless ``allowed=False``)."""
         self.relations[relation.name] = relation
+        if allowed and self.includes is not None and relation.name not in self.includes:
+            self.includes = (*self.includes, relation.name)
         return relation
 
     def attribute_names(self) -> list[str]:
@@ -167,12 +170,16 @@ def schema(type_name: str) -> ResourceSchema:
 class ParsedQuery:
     includes: dict[str, Any]  # nested tree: {"videos": {"anime": {}}}
     fields: dict[str, list[str]]  # type -> names
-    where: list[ColumnElement]
+    where: list[ColumnElement]  # the listed resource's own filters
     order: list[ColumnElement]
     trashed: str  # without | with | only
     page_size: int
     page_number: int
     random: bool = False
+    # Filters, trashed state and sorts that apply to included resources, by type.
+    type_where: dict[str, list[ColumnElement]] = field(default_factory=dict)
+    type_trashed: dict[str, str] = field(default_factory=dict)
+    type_order: dict[str, list[ColumnElement]] = field(default_factory=dict)
 
 
 class _Errors:
@@ -180,67 +187,145 @@ class _Errors:
         self.errors: dict[str, list[str]] = {}
 
     def add(self, key: str, message: str) -> None:
-        self.errors.setdefault(key, []).append(message)
+        messages = self.errors.setdefault(key, [])
+        if message not in messages:  # a global filter checked against several schemas says it once
+            messages.append(message)
 
     def raise_if_any(self) -> None:
         if self.errors:
             raise ValidationFailed(self.errors)
 
 
+# The parameter families of the AnimeThemes-style API; any other bracketed parameter of these is a 422.
+FAMILIES = ("include", "fields", "filter", "sort", "page")
+BRACKETS = re.compile(r"^([a-z]+)((?:\[[^\[\]]*\])*)$")
+LOGICAL = {"and", "or"}
+
+
+def _parameters(args: Mapping[str, str]) -> dict[str, list[tuple[tuple[str, ...], str]]]:
+    """``filter[video][resolution]=1080`` -> {"filter": [(("video", "resolution"), "1080")]}."""
+    found: dict[str, list[tuple[tuple[str, ...], str]]] = {family: [] for family in FAMILIES}
+    for key, value in args.items():
+        match = BRACKETS.match(key)
+        if match and match.group(1) in found:
+            found[match.group(1)].append((tuple(re.findall(r"\[([^\[\]]*)\]", match.group(2))), value))
+    return found
+
+
 def parse_query(resource: ResourceSchema, args: Mapping[str, str], *, paginate: bool = True) -> ParsedQuery:
+    """``paginate=False`` is a single-resource (show) request: no paging, no sorting of the resource
+    itself, and filters and sorts apply only to its includes, as upstream's ShowRequest says."""
     errors = _Errors()
-    includes = _parse_includes(resource, args.get("include"), errors)
-    fields = _parse_fields(resource, includes, args, errors)
-    where, trashed = _parse_filters(resource, args, errors)
-    order = _parse_sort(resource, args.get("sort"), errors)
-    size, number = (_parse_page(args, errors) if paginate else (MAX_PAGE_SIZE, 1))
+    params = _parameters(args)
+    includes = _parse_includes(resource, args.get("include"), params["include"], errors)
+    types = allowed_types(resource, show=not paginate)
+    fields = _parse_fields(resource, params["fields"], types | {resource.type}, errors)
+    where, trashed, type_where, type_trashed = _parse_filters(resource, params["filter"], types, errors, show=not paginate)
+    order, type_order, is_random = _parse_sorts(resource, params["sort"], types, errors, show=not paginate)
+    if paginate:
+        size, number = _parse_page(params["page"], errors)
+    else:
+        size, number = MAX_PAGE_SIZE, 1
+        if params["page"]:
+            errors.add("page", "The page field is prohibited.")
     errors.raise_if_any()
-    is_random = "random" in [part.lstrip("-") for part in _split(args.get("sort"))]
-    return ParsedQuery(includes, fields, where, order, trashed, size, number, is_random)
+    return ParsedQuery(includes, fields, where, order, trashed, size, number, is_random, type_where, type_trashed, type_order)
 
 
 def _split(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
-def _parse_includes(resource: ResourceSchema, value: str | None, errors: _Errors) -> dict[str, Any]:
-    tree: dict[str, Any] = {}
-    if value is not None and any(not part.strip() for part in value.split(",")):
-        errors.add("include", "The selected include is invalid.")
-        return {}
-    for path in _split(value):
-        current_schema, node = resource, tree
-        for segment in path.split("."):
-            relation = current_schema.relations.get(segment)
-            if relation is None:
-                errors.add("include", "The selected include is invalid.")
-                return {}
-            node = node.setdefault(segment, {})
-            current_schema = schema(relation.target)
-    return tree
+def _delimited(value: str, key: str, errors: _Errors) -> list[str] | None:
+    """A comma-separated parameter: no empty entries, no duplicates (upstream's DelimitedRule)."""
+    parts = [part.strip() for part in value.split(",")]
+    if value.strip() == "":
+        errors.add(key, f"The {key} field is required.")
+        return None
+    if any(not part for part in parts):
+        errors.add(key, f"The selected {key} is invalid.")
+        return None
+    if len(set(parts)) != len(parts):
+        errors.add(key, "You may not specify duplicates.")
+        return None
+    return parts
 
 
-def _included_types(resource: ResourceSchema, tree: Mapping[str, Any]) -> set[str]:
-    types = {resource.type}
-    for name, children in tree.items():
-        target = schema(resource.relations[name].target)
-        types |= _included_types(target, children)
+def include_allowed(resource: ResourceSchema, path: str) -> bool:
+    """Whether ``path`` (``videos.anime``) is in the schema's allow-list: its declared ``includes``
+    (each with its intermediate paths), or by default any chain of relations that never comes
+    back to a type already on the way (``audio?include=videos.audio`` is not)."""
+    segments = path.split(".")
+    if resource.includes is not None:
+        if not any(allowed.split(".")[: len(segments)] == segments for allowed in resource.includes):
+            return False
+    seen, current = {resource.type}, resource
+    for segment in segments:
+        relation = current.relations.get(segment)
+        if relation is None:
+            return False
+        current = schema(relation.target)
+        if resource.includes is None and current.type in seen:
+            return False
+        seen.add(current.type)
+    return True
+
+
+def allowed_types(resource: ResourceSchema, *, show: bool = False) -> set[str]:
+    """The types a response of this resource may contain through its allowed includes (and the
+    resource's own, unless ``show``: a show request filters and sorts only its includes)."""
+    types: set[str] = set() if show else {resource.type}
+
+    def walk(current: ResourceSchema, prefix: str) -> None:
+        for name, relation in current.relations.items():
+            path = f"{prefix}{name}"
+            if include_allowed(resource, path):
+                types.add(relation.target)
+                walk(schema(relation.target), path + ".")
+
+    walk(resource, "")
     return types
 
 
-def _parse_fields(resource: ResourceSchema, includes: dict, args: Mapping[str, str], errors: _Errors) -> dict[str, list[str]]:
+def _parse_includes(resource: ResourceSchema, value: str | None, raw: list, errors: _Errors) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    if any(keys for keys, _ in raw):
+        errors.add("include", "The include field must be a string.")
+        return {}
+    if value is None:
+        return tree
+    if not resource.relations:
+        errors.add("include", "The include field is prohibited.")
+        return {}
+    paths = _delimited(value, "include", errors)
+    for path in paths or []:
+        if not include_allowed(resource, path):
+            errors.add("include", "The selected include is invalid.")
+            return {}
+        current, node = resource, tree
+        for segment in path.split("."):
+            node = node.setdefault(segment, {})
+            current = schema(current.relations[segment].target)
+    return tree
+
+
+def _parse_fields(resource: ResourceSchema, raw: list, types: set[str], errors: _Errors) -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
-    for key, value in args.items():
-        match = FIELDS_PARAM.match(key)
-        if not match:
+    for keys, value in raw:
+        if len(keys) != 1:
+            errors.add("fields", "The fields field must be an array of field lists keyed by type: fields[<type>]=a,b.")
             continue
-        type_name = match.group(1)
-        target = SCHEMAS.get(type_name)
-        if target is None:
-            continue  # fields of a type this response cannot contain are ignored, like other extras
-        names = _split(value)
-        if not names or any(name not in target.by_name for name in names):
-            errors.add(f"fields.{type_name}", f"The selected fields.{type_name} is invalid.")
+        type_name = keys[0]
+        label = f"fields.{type_name}"
+        if type_name not in types:
+            errors.add("fields", f"The fields field may only name the types of this response: {', '.join(sorted(types))}.")
+            continue
+        target = SCHEMAS[type_name]
+        names = _delimited(value, label, errors)
+        if names is None:
+            continue
+        if any(name not in target.by_name for name in names):
+            errors.add(label, f"The selected {label} is invalid.")
             continue
         fields[type_name] = names
     return fields
@@ -258,8 +343,26 @@ def integer_range(column: ColumnElement) -> tuple[int, int]:
     return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
 
 
-def _coerce(attribute: Attribute, raw: str, key: str, errors: _Errors) -> Any:
-    label = key.replace("[", ".").replace("]", "")
+TRUE_WORDS = {"1", "true", "on", "yes"}  # PHP's FILTER_VALIDATE_BOOLEAN, as upstream's IsValidBoolean
+FALSE_WORDS = {"0", "false", "off", "no"}
+# Upstream's AllowedDateFormat, most precise first: Y-m-d\TH:i:s.u down to Y.
+DATE_FORMATS = ("%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H", "%Y-%m-%d", "%Y-%m", "%Y")
+DATE_SHAPE = re.compile(r"^\d{4}(-\d{2}(-\d{2}(T\d{2}(:\d{2}(:\d{2}(\.\d{1,6})?)?)?)?)?)?$")
+
+
+def _parse_date(raw: str) -> datetime:
+    if DATE_SHAPE.match(raw):
+        for pattern in DATE_FORMATS:
+            try:
+                return datetime.strptime(raw, pattern).replace(tzinfo=UTC)
+            except ValueError:
+                continue
+        raise ValueError(raw)
+    parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))  # also a full ISO 8601 timestamp with an offset
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _coerce(attribute: Attribute, raw: str, label: str, errors: _Errors) -> Any:
     try:
         if attribute.kind == "int":
             value = int(raw)
@@ -274,18 +377,18 @@ def _coerce(attribute: Attribute, raw: str, key: str, errors: _Errors) -> Any:
                 raise ValueError(raw)
             return value
         if attribute.kind == "bool":
-            lowered = raw.lower()
-            if lowered not in {"true", "false", "1", "0"}:
+            lowered = raw.strip().lower()
+            if lowered not in TRUE_WORDS | FALSE_WORDS:
                 raise ValueError
-            return lowered in {"true", "1"}
+            return lowered in TRUE_WORDS
         if attribute.kind == "datetime":
-            parsed = datetime.fromisoformat(raw.replace("Z", "+00:00")) if "T" in raw else datetime.combine(
-                date.fromisoformat(raw), datetime.min.time()
-            )
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-        if attribute.kind == "enum" and raw not in attribute.choices:
-            errors.add(label, f"The selected {label} is invalid.")
-            return None
+            return _parse_date(raw)
+        if attribute.kind == "enum":
+            # By name, case-insensitively (upstream's EnumLocalizedNameRule).
+            chosen = next((choice for choice in attribute.choices if choice.lower() == raw.strip().lower()), None)
+            if chosen is None:
+                errors.add(label, f"The selected {label} is invalid.")
+            return chosen
         return raw
     except ValueError:
         expected = {"int": "an integer", "float": "a number", "bool": "true or false", "datetime": "a valid date"}[attribute.kind]
@@ -293,40 +396,142 @@ def _coerce(attribute: Attribute, raw: str, key: str, errors: _Errors) -> Any:
         return None
 
 
-def _parse_filters(resource: ResourceSchema, args: Mapping[str, str], errors: _Errors) -> tuple[list[ColumnElement], str]:
-    where: list[ColumnElement] = []
-    trashed = "without"
-    for key, value in args.items():
-        if not key.startswith("filter["):
+@dataclass
+class _Criterion:
+    scope: str | None  # a type, or None for every schema having the filter
+    name: str
+    operator: str
+    logical: str  # and | or
+    negate: bool
+    value: str
+    label: str
+
+
+def _criterion(keys: tuple[str, ...], value: str, errors: _Errors) -> _Criterion | None:
+    label = "filter." + ".".join(keys)
+    if len(keys) not in (1, 2) or not all(keys):
+        errors.add("filter", "The filter field must be filter[<field>] or filter[<type>][<field>].")
+        return None
+    scope, param = (None, keys[0]) if len(keys) == 1 else keys
+    parts = param.lower().split("-")
+    name, operator, logical, negate = parts[0], "eq", "and", False
+    for part in parts[1:]:
+        if part in OPERATORS:
+            operator = part
+        elif part in LOGICAL:
+            logical = part
+        elif part == "not":
+            negate = True
+        else:
+            errors.add(label, f"The {label} filter is not supported: filter[<field>], with -<operator> one of {', '.join(sorted(OPERATORS))} and -and, -or or -not.")
+            return None
+    return _Criterion(scope, name, operator, logical, negate, value, label)
+
+
+def _combine(clauses: list[tuple[str, ColumnElement]]) -> list[ColumnElement]:
+    """Criteria in the order given, each joined to the ones before by its logical operator."""
+    if not clauses:
+        return []
+    combined = clauses[0][1]
+    for logical, clause in clauses[1:]:
+        combined = or_(combined, clause) if logical == "or" else and_(combined, clause)
+    return [combined]
+
+
+def _parse_filters(
+    resource: ResourceSchema, raw: list, types: set[str], errors: _Errors, *, show: bool
+) -> tuple[list[ColumnElement], str, dict[str, list[ColumnElement]], dict[str, str]]:
+    criteria = [c for c in (_criterion(keys, value, errors) for keys, value in raw) if c is not None]
+    schemas = [SCHEMAS[name] for name in sorted(types)]
+    clauses: dict[str, list[tuple[str, ColumnElement]]] = {}
+    trashed: dict[str, str] = {}
+    for criterion in criteria:
+        if criterion.scope is not None and criterion.scope not in types:
+            errors.add(criterion.label, f"The filter type {criterion.scope} is not in this response: one of {', '.join(sorted(types))}.")
             continue
-        label = key.replace("[", ".").replace("]", "")
-        match = FILTER_PARAM.match(key)
-        if not match:
-            errors.add(label, f"The {label} filter is not supported: filter[<field>] or filter[<field>-<operator>] with one of {', '.join(sorted(OPERATORS))}.")
-            continue
-        name, operator = match.group(1), match.group(2) or "eq"
-        if name == "trashed" and resource.soft_deletes:
-            if value not in ("with", "only", "without"):
+        targets = [s for s in schemas if criterion.scope in (None, s.type)]
+        if criterion.name == "trashed":
+            targets = [s for s in targets if s.soft_deletes]
+            if not targets:
+                errors.add(criterion.label, f"The {criterion.label} filter is not supported here.")
+            elif criterion.value.lower() not in ("with", "only", "without"):
                 errors.add("filter.trashed", "The selected filter.trashed is invalid.")
             else:
-                trashed = value
+                trashed.update({s.type: criterion.value.lower() for s in targets})
             continue
-        if name not in resource.filters:
-            errors.add(label, f"The {label} filter is not supported for {resource.type}.")
+        if criterion.name == "has":
+            if show or criterion.scope not in (None, resource.type):
+                errors.add(criterion.label, f"The {criterion.label} filter is not supported here.")
+                continue
+            clause = _has_clause(resource, criterion, errors)
+            if clause is not None:
+                clauses.setdefault(resource.type, []).append((criterion.logical, clause))
             continue
-        attribute = resource.by_name[name]
-        if operator not in OPERATORS_BY_KIND[attribute.kind]:
-            errors.add(label, f"The {operator} operator is not supported for {name}.")
+        targets = [s for s in targets if criterion.name in s.filters]
+        if not targets:
+            errors.add(criterion.label, f"The {criterion.label} filter is not supported for {resource.type}.")
             continue
-        raw_values = [value] if operator in ("like", "notlike") else _split(value)
-        if not raw_values:
-            errors.add(label, f"The {label} field must have a value.")
-            continue
-        values = [_coerce(attribute, raw, key, errors) for raw in raw_values]
-        if any(v is None for v in values):
-            continue
-        where.append(_condition(attribute.column, operator, values))
-    return where, trashed
+        for target in targets:
+            clause = _filter_clause(target, criterion, errors)
+            if clause is not None:
+                clauses.setdefault(target.type, []).append((criterion.logical, clause))
+    combined = {type_name: _combine(pairs) for type_name, pairs in clauses.items()}
+    own = [] if show else combined.pop(resource.type, [])
+    own_trashed = "without" if show else trashed.pop(resource.type, "without")
+    return own, own_trashed, combined, trashed
+
+
+def _filter_clause(target: ResourceSchema, criterion: _Criterion, errors: _Errors) -> ColumnElement | None:
+    attribute = target.by_name[criterion.name]
+    operator = criterion.operator
+    if operator not in OPERATORS_BY_KIND[attribute.kind]:
+        errors.add(criterion.label, f"The {operator} operator is not supported for {criterion.name}.")
+        return None
+    raw_values = [criterion.value] if operator in ("like", "notlike") else _split(criterion.value)
+    if not raw_values:
+        errors.add(criterion.label, f"The {criterion.label} field must have a value.")
+        return None
+    if len(raw_values) > 1 and operator not in ("eq", "ne"):
+        errors.add(criterion.label, f"The {criterion.label} filter takes one value with the {operator} operator.")
+        return None
+    values = [_coerce(attribute, raw, criterion.label, errors) for raw in raw_values]
+    if any(v is None for v in values):
+        return None
+    clause = _condition(attribute.column, operator, values)
+    return not_(clause) if criterion.negate else clause
+
+
+def _has_clause(resource: ResourceSchema, criterion: _Criterion, errors: _Errors) -> ColumnElement | None:
+    """``filter[has]=videos``: only rows with at least one (visible, not trashed) related row."""
+    paths = _split(criterion.value)
+    if not paths or any(not include_allowed(resource, path) for path in paths):
+        errors.add(criterion.label, f"The selected {criterion.label} is invalid.")
+        return None
+    clauses = [_exists_path(resource, path.split(".")) for path in paths]
+    clause = and_(*clauses)
+    return not_(clause) if criterion.negate else clause
+
+
+def _exists_path(parent: ResourceSchema, segments: list[str]) -> ColumnElement:
+    relation = parent.relations[segments[0]]
+    target = schema(relation.target)
+    conditions: list[ColumnElement] = []
+    if relation.local_key is not None:
+        conditions.append(target.id_column == relation.local_key)
+        statement = select(target.id_column)
+    elif relation.remote_key is not None:
+        conditions.append(relation.remote_key == parent.id_column)
+        statement = select(target.id_column)
+    else:
+        parent_column, child_column = relation.pivot
+        statement = select(target.id_column).join_from(target.table, child_column.table, child_column == target.id_column)
+        conditions.append(parent_column == parent.id_column)
+    hidden = _trashed_clause(target, "without")
+    if hidden is not None:
+        conditions.append(hidden)
+    if len(segments) > 1:
+        conditions.append(_exists_path(target, segments[1:]))
+    return statement.where(*conditions).exists()
 
 
 def _condition(column: ColumnElement, operator: str, values: list[Any]) -> ColumnElement:
@@ -341,33 +546,79 @@ def _condition(column: ColumnElement, operator: str, values: list[Any]) -> Colum
     return {"lt": column < first, "gt": column > first, "lte": column <= first, "gte": column >= first}[operator]
 
 
-def _parse_sort(resource: ResourceSchema, value: str | None, errors: _Errors) -> list[ColumnElement]:
+def _sort_list(target: ResourceSchema, value: str, label: str, errors: _Errors) -> tuple[list[ColumnElement], bool] | None:
+    parts = [part.strip() for part in value.split(",")]
+    if value.strip() == "" or any(not part for part in parts):
+        errors.add(label, f"The selected {label} is invalid.")  # an empty entry: "sort=,,," or "sort=name,"
+        return None
+    names = [part[1:] if part.startswith("-") else part for part in parts]
+    if len(set(names)) != len(names):
+        errors.add(label, f"The {label} field has a duplicate value.")  # upstream's DistinctIgnoringDirectionRule
+        return None
+    if "random" in names:
+        if len(names) > 1:
+            errors.add(label, f"The {label} field prohibits random unless it is the sole value.")
+            return None
+        if parts[0] != "random":
+            errors.add(label, f"The selected {label} is invalid.")  # random has no direction
+            return None
+        return [func.random()], True
     order: list[ColumnElement] = []
-    if value is not None and any(not part.strip() for part in value.split(",")):
-        errors.add("sort", "The selected sort is invalid.")  # an empty entry: "sort=,,," or "sort=name,"
-        return []
-    for part in _split(value):
-        descending = part.startswith("-")
-        name = part[1:] if descending else part
-        if name == "random":
-            order.append(func.random())
+    for part, name in zip(parts, names):
+        if name not in target.sorts:
+            errors.add(label, f"The selected {label} is invalid.")
+            return None
+        column = target.by_name[name].column
+        order.append(column.desc() if part.startswith("-") else column.asc())
+    return order, False
+
+
+def _parse_sorts(
+    resource: ResourceSchema, raw: list, types: set[str], errors: _Errors, *, show: bool
+) -> tuple[list[ColumnElement], dict[str, list[ColumnElement]], bool]:
+    """``sort=-name`` sorts the list; ``sort[<type>]=...`` sorts the included resources of that type."""
+    order: list[ColumnElement] = []
+    by_type: dict[str, list[ColumnElement]] = {}
+    is_random = False
+    for keys, value in raw:
+        if not keys:
+            if show:
+                errors.add("sort", "The sort field must be an array keyed by included type: sort[<type>]=...")
+                continue
+            parsed = _sort_list(resource, value, "sort", errors)
+            if parsed is not None:
+                order, is_random = parsed
             continue
-        if name not in resource.sorts:
-            errors.add("sort", "The selected sort is invalid.")
-            return []
-        column = resource.by_name[name].column
-        order.append(column.desc() if descending else column.asc())
-    return order
+        if len(keys) != 1 or keys[0] not in types:
+            errors.add("sort", f"The sort field may only name the types of this response: {', '.join(sorted(types)) or 'none'}.")
+            continue
+        type_name = keys[0]
+        parsed = _sort_list(SCHEMAS[type_name], value, f"sort.{type_name}", errors)
+        if parsed is None:
+            continue
+        if type_name == resource.type and not show:
+            order, is_random = parsed
+        else:
+            by_type[type_name] = parsed[0]
+    return order, by_type, is_random
 
 
-def _parse_page(args: Mapping[str, str], errors: _Errors) -> tuple[int, int]:
+def _parse_page(raw: list, errors: _Errors) -> tuple[int, int]:
+    values: dict[str, str] = {}
+    for keys, value in raw:
+        if len(keys) != 1 or keys[0] not in ("size", "number"):
+            label = "page" + "".join(f".{key}" for key in keys)
+            errors.add(label, "Only page[size] and page[number] are supported.")
+            continue
+        values[keys[0]] = value
+
     def number(key: str, default: int, maximum: int) -> int:
-        raw = args.get(key)
-        label = key.replace("[", ".").replace("]", "")
-        if raw is None or raw == "":
+        raw_value = values.get(key)
+        label = f"page.{key}"
+        if raw_value is None or raw_value == "":
             return default
         try:
-            value = int(raw)
+            value = int(raw_value)
         except ValueError:
             errors.add(label, f"The {label} must be an integer.")
             return default
@@ -377,10 +628,7 @@ def _parse_page(args: Mapping[str, str], errors: _Errors) -> tuple[int, int]:
             errors.add(label, f"The {label} must not be greater than {maximum}.")
         return value
 
-    for key in args:
-        if key.startswith("page[") and key not in PAGE_PARAMS:
-            errors.add(key.replace("[", ".").replace("]", ""), "Only page[size] and page[number] are supported.")
-    return number("page[size]", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE), number("page[number]", 1, MAX_PAGE_NUMBER)
+    return number("size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE), number("number", 1, MAX_PAGE_NUMBER)
 
 
 def page_argument(args: Mapping[str, str], key: str = "page") -> int:
@@ -481,15 +729,16 @@ def _load_includes(
                 .where(parent_column.in_(parent_ids))
             )
             parent_of = PARENT_KEY
-        hidden = _trashed_clause(target, "without")
+        hidden = _trashed_clause(target, parsed.type_trashed.get(target.type, "without"))
         if hidden is not None:
             statement = statement.where(hidden)
+        statement = statement.where(*parsed.type_where.get(target.type, ()))  # filters narrow includes too
         clauses = [relation.visible(ctx) if relation.visible is not None else None]
         if not relation.parent_grants_visibility:
             clauses.append(target.visible_clause(ctx))
         statement = statement.where(*(clause for clause in clauses if clause is not None))
         order = relation.order_by() if relation.order_by else (target.default_order() if target.default_order else [target.id_column])
-        statement = statement.order_by(*order)
+        statement = statement.order_by(*parsed.type_order.get(target.type, ()), *order)
         child_rows = _rows(statement) if (parent_of or wanted_ids) else []
         child_bodies = [serialize_row(target, row, names) for row in child_rows]
         if children_tree:
@@ -606,15 +855,13 @@ def show_resource(
     ctx: QueryContext | None = None,
     not_found: str | None = None,
 ) -> dict[str, Any]:
-    """``{singular: {...}}`` for the one row matching ``where`` (honouring include, fields and filter[trashed])."""
+    """``{singular: {...}}`` for the one row matching ``where``, soft-deleted or not, with its includes
+    narrowed by the include-scoped filters and sorts."""
     parsed = parse_query(resource, args, paginate=False)
     ctx = ctx or QueryContext.current()
     names = _selected_names(resource, parsed)
     relations = [resource.relations[name] for name in parsed.includes]
-    clauses = [where]
-    trashed = _trashed_clause(resource, parsed.trashed)
-    if trashed is not None:
-        clauses.append(trashed)
+    clauses = [where]  # a soft-deleted row is still shown (upstream's show binds withTrashed)
     visible = resource.visible_clause(ctx)
     if visible is not None:
         clauses.append(visible)
