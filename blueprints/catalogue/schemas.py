@@ -58,6 +58,7 @@ AUDIO = ResourceSchema(
     default_fields=_defaults(_audio_attributes),
     sorts=("audio_id", "basename", "filename", "size", "mimetype", "created_at", "updated_at"),
     filters=("audio_id", "basename", "filename", "path", "size", "mimetype", "created_at", "updated_at", "deleted_at"),
+    includes=("videos",),  # upstream's AudioSchema::allowedIncludes()
 )
 
 _video_attributes = [
