@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
+from sqlalchemy import and_
 
 from blueprints.common.auth import api_login_required
 from blueprints.common.cache import cached_json, versioned_tables
@@ -118,11 +119,11 @@ def track_store(hashid: str):
     return _track_body(track.id, 201)
 
 
-@api.patch("/api/playlist/<hashid>/track/<int:track_id>")
+@api.route("/api/playlist/<hashid>/track/<int:track_id>", methods=["PUT", "PATCH"])
 @api_login_required
 def track_update(hashid: str, track_id: int):
     playlist = services.find_owned(hashid, current_user)
-    services.move_track(playlist, track_id, _json())
+    services.update_track(playlist, track_id, _json())
     return _track_body(track_id)
 
 
@@ -130,7 +131,46 @@ def track_update(hashid: str, track_id: int):
 @api_login_required
 def track_destroy(hashid: str, track_id: int):
     playlist = services.find_owned(hashid, current_user)
-    services.remove_track(playlist, track_id)
-    return jsonify({"message": "Track removed from playlist"})
+    removed = services.remove_track(playlist, track_id)
+    return jsonify({"message": services.track_deleted_message(removed["track_id"])})
+
+
+# --- the playlist in order, from either end (upstream's Playlist/Track Forward and Backward) ---
+
+
+@api.get("/api/playlist/<hashid>/forward")
+@cached_json
+def forward(hashid: str):
+    playlist = services.find_visible(hashid, _caller())
+    return json_response(list_resources(TRACK, request.args, base_filter=PlaylistTrack.playlist_id == playlist.id))
+
+
+@api.get("/api/playlist/<hashid>/backward")
+@cached_json
+def backward(hashid: str):
+    playlist = services.find_visible(hashid, _caller())
+    return json_response(
+        list_resources(TRACK, request.args, base_filter=PlaylistTrack.playlist_id == playlist.id, default_order=[PlaylistTrack.position.desc()])
+    )
+
+
+@api.get("/api/playlist/<hashid>/track/<int:track_id>/forward")
+@cached_json
+def track_forward(hashid: str, track_id: int):
+    """The tracks after this one, in order."""
+    playlist = services.find_visible(hashid, _caller())
+    track = services.find_track(playlist, track_id)
+    after = and_(PlaylistTrack.playlist_id == playlist.id, PlaylistTrack.position > track.position)
+    return json_response(list_resources(TRACK, request.args, base_filter=after))
+
+
+@api.get("/api/playlist/<hashid>/track/<int:track_id>/backward")
+@cached_json
+def track_backward(hashid: str, track_id: int):
+    """The tracks before this one, nearest first."""
+    playlist = services.find_visible(hashid, _caller())
+    track = services.find_track(playlist, track_id)
+    before = and_(PlaylistTrack.playlist_id == playlist.id, PlaylistTrack.position < track.position)
+    return json_response(list_resources(TRACK, request.args, base_filter=before, default_order=[PlaylistTrack.position.desc()]))
 
 
