@@ -39,7 +39,8 @@ from urllib.parse import quote
 import orjson
 from flask import Flask, Response, g, has_app_context, request, url_for
 from flask_login import current_user
-from sqlalchemy import BigInteger, ColumnElement, SmallInteger, Table, and_, func, not_, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Integer, SmallInteger, String, Table, and_, any_, bindparam, func, literal_column, not_, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.util import find_tables
 from werkzeug.routing import BaseConverter
@@ -180,6 +181,8 @@ class ParsedQuery:
     type_where: dict[str, list[ColumnElement]] = field(default_factory=dict)
     type_trashed: dict[str, str] = field(default_factory=dict)
     type_order: dict[str, list[ColumnElement]] = field(default_factory=dict)
+    sort_key: str | None = None  # the sort as given (a compiled statement's key), and per type
+    type_sort_key: dict[str, str] = field(default_factory=dict)
 
 
 class _Errors:
@@ -221,7 +224,7 @@ def parse_query(resource: ResourceSchema, args: Mapping[str, str], *, paginate: 
     types = allowed_types(resource, show=not paginate)
     fields = _parse_fields(resource, params["fields"], types | {resource.type}, errors)
     where, trashed, type_where, type_trashed = _parse_filters(resource, params["filter"], types, errors, show=not paginate)
-    order, type_order, is_random = _parse_sorts(resource, params["sort"], types, errors, show=not paginate)
+    order, type_order, is_random, sort_keys = _parse_sorts(resource, params["sort"], types, errors, show=not paginate)
     if paginate:
         size, number = _parse_page(params["page"], errors)
     else:
@@ -229,7 +232,8 @@ def parse_query(resource: ResourceSchema, args: Mapping[str, str], *, paginate: 
         if params["page"]:
             errors.add("page", "The page field is prohibited.")
     errors.raise_if_any()
-    return ParsedQuery(includes, fields, where, order, trashed, size, number, is_random, type_where, type_trashed, type_order)
+    own_sort = sort_keys.pop(None, None)
+    return ParsedQuery(includes, fields, where, order, trashed, size, number, is_random, type_where, type_trashed, type_order, own_sort, sort_keys)
 
 
 def _split(value: str | None) -> list[str]:
@@ -575,10 +579,11 @@ def _sort_list(target: ResourceSchema, value: str, label: str, errors: _Errors) 
 
 def _parse_sorts(
     resource: ResourceSchema, raw: list, types: set[str], errors: _Errors, *, show: bool
-) -> tuple[list[ColumnElement], dict[str, list[ColumnElement]], bool]:
+) -> tuple[list[ColumnElement], dict[str, list[ColumnElement]], bool, dict[str | None, str]]:
     """``sort=-name`` sorts the list; ``sort[<type>]=...`` sorts the included resources of that type."""
     order: list[ColumnElement] = []
     by_type: dict[str, list[ColumnElement]] = {}
+    sort_keys: dict[str | None, str] = {}
     is_random = False
     for keys, value in raw:
         if not keys:
@@ -588,6 +593,7 @@ def _parse_sorts(
             parsed = _sort_list(resource, value, "sort", errors)
             if parsed is not None:
                 order, is_random = parsed
+                sort_keys[None] = value
             continue
         if len(keys) != 1 or keys[0] not in types:
             errors.add("sort", f"The sort field may only name the types of this response: {', '.join(sorted(types)) or 'none'}.")
@@ -598,9 +604,11 @@ def _parse_sorts(
             continue
         if type_name == resource.type and not show:
             order, is_random = parsed
+            sort_keys[None] = value
         else:
             by_type[type_name] = parsed[0]
-    return order, by_type, is_random
+            sort_keys[type_name] = value
+    return order, by_type, is_random, sort_keys
 
 
 def _parse_page(raw: list, errors: _Errors) -> tuple[int, int]:
@@ -675,20 +683,46 @@ def _selected_names(resource: ResourceSchema, parsed: ParsedQuery) -> list[str]:
     return list(resource.default_fields or resource.attribute_names())
 
 
+_PLANS: dict[tuple[int, tuple[str, ...]], list[tuple[str, str | None, str, Callable | None]]] = {}
+
+
+def _plan(resource: ResourceSchema, names: Iterable[str]) -> list[tuple[str, str | None, str, Callable | None]]:
+    """(name, row key, kind, compute) of the wanted attributes in schema order, worked out once."""
+    wanted = tuple(names)
+    key = (id(resource), wanted)
+    plan = _PLANS.get(key)
+    if plan is None:
+        chosen = set(wanted)
+        plan = _PLANS[key] = [
+            (a.name, a.column.key if a.column is not None else None, a.kind, a.compute) for a in resource.attributes if a.name in chosen
+        ]
+    return plan
+
+
+def _timestamp(value: Any) -> str | None:
+    """A datetime as the API writes it; SQLite's driver hands back SQLAlchemy's stored text
+    ("2024-01-15 12:00:00.000000", UTC) when rows are read on the driver's cursor."""
+    if value is None or isinstance(value, datetime):
+        return isoformat(value)
+    text = str(value).replace(" ", "T", 1)
+    if len(text) == 19:
+        text += ".000000"
+    return text[:26] + "Z"
+
+
 def serialize_row(resource: ResourceSchema, row: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
     """A row as JSON-ready dict, keys in schema order."""
-    wanted = set(names)
     body: dict[str, Any] = {}
-    for attribute in resource.attributes:
-        if attribute.name not in wanted:
+    for name, key, kind, compute in _plan(resource, names):
+        if compute is not None:
+            body[name] = compute(row)
             continue
-        if attribute.compute is not None:
-            value = attribute.compute(row)
-        else:
-            value = row[attribute.column.key]
-            if isinstance(value, datetime):
-                value = isoformat(value)
-        body[attribute.name] = value
+        value = row[key]
+        if kind == "datetime":
+            value = _timestamp(value)
+        elif kind == "bool" and value is not None:
+            value = bool(value)  # SQLite's driver answers 0/1
+        body[name] = value
     return body
 
 
@@ -713,33 +747,42 @@ def _load_includes(
         child_relations = [target.relations[child] for child in children_tree]
         columns = _columns_for(target, names, child_relations)
         if relation.local_key is not None:
-            wanted_ids = {row[relation.local_key.key] for row in rows} - {None}
-            statement = select(*columns).where(target.id_column.in_(wanted_ids))
+            ids = {row[relation.local_key.key] for row in rows} - {None}
             parent_of = None
-        elif relation.remote_key is not None:
-            parent_ids = {row["id"] for row in rows}
-            statement = select(*columns, relation.remote_key.label(PARENT_KEY)).where(relation.remote_key.in_(parent_ids))
-            parent_of = PARENT_KEY
         else:
-            parent_column, child_column = relation.pivot
-            parent_ids = {row["id"] for row in rows}
-            statement = (
-                select(*columns, parent_column.label(PARENT_KEY))
-                .join_from(target.table, child_column.table, child_column == target.id_column)
-                .where(parent_column.in_(parent_ids))
-            )
+            ids = {row["id"] for row in rows}
             parent_of = PARENT_KEY
-        hidden = _trashed_clause(target, parsed.type_trashed.get(target.type, "without"))
-        if hidden is not None:
-            statement = statement.where(hidden)
-        statement = statement.where(*parsed.type_where.get(target.type, ()))  # filters narrow includes too
-        clauses = [relation.visible(ctx) if relation.visible is not None else None]
+        trashed = parsed.type_trashed.get(target.type, "without")
+        where = parsed.type_where.get(target.type, ())  # filters narrow includes too
+        visibility = [relation.visible(ctx) if relation.visible is not None else None]
         if not relation.parent_grants_visibility:
-            clauses.append(target.visible_clause(ctx))
-        statement = statement.where(*(clause for clause in clauses if clause is not None))
-        order = relation.order_by() if relation.order_by else (target.default_order() if target.default_order else [target.id_column])
-        statement = statement.order_by(*parsed.type_order.get(target.type, ()), *order)
-        child_rows = _rows(statement) if (parent_of or wanted_ids) else []
+            visibility.append(target.visible_clause(ctx))
+        visibility = [clause for clause in visibility if clause is not None]
+
+        def build(dialect: str, relation=relation, target=target, columns=columns, trashed=trashed, where=where, visibility=visibility):
+            if relation.local_key is not None:
+                statement = select(*columns).where(_in_ids(target.id_column, dialect))
+            elif relation.remote_key is not None:
+                statement = select(*columns, relation.remote_key.label(PARENT_KEY)).where(_in_ids(relation.remote_key, dialect))
+            else:
+                parent_column, child_column = relation.pivot
+                statement = (
+                    select(*columns, parent_column.label(PARENT_KEY))
+                    .join_from(target.table, child_column.table, child_column == target.id_column)
+                    .where(_in_ids(parent_column, dialect))
+                )
+            hidden = _trashed_clause(target, trashed)
+            if hidden is not None:
+                statement = statement.where(hidden)
+            statement = statement.where(*where, *visibility)
+            order = relation.order_by() if relation.order_by else (target.default_order() if target.default_order else [target.id_column])
+            return statement.order_by(*parsed.type_order.get(target.type, ()), *order)
+
+        # Statements whose only values are the ids are compiled once and run on the driver's cursor.
+        shape = None
+        if not where and not visibility:
+            shape = ("include", id(resource), name, tuple(names), tuple(children_tree), trashed, parsed.type_sort_key.get(target.type))
+        child_rows = _execute(shape, build, {"ids": ids}) if ids else []
         child_bodies = [serialize_row(target, row, names) for row in child_rows]
         if children_tree:
             _load_includes(target, child_rows, child_bodies, children_tree, parsed, ctx)
@@ -801,20 +844,20 @@ def fetch_page(
     names = _selected_names(resource, parsed)
     relations = [resource.relations[name] for name in parsed.includes]
     columns = _columns_for(resource, names, relations)
-    if parsed.random:
-        statement = select(*columns).where(*clauses).order_by(*order).limit(parsed.page_size + 1).offset(offset)
-    else:
+    limit, start = bindparam("page_limit", type_=Integer), bindparam("page_offset", type_=Integer)
+
+    def build(dialect: str):
+        if parsed.random:
+            return select(*columns).where(*clauses).order_by(*order).limit(limit).offset(start)
         # Deferred join: the subquery walks only the index to find the page's ids; rows are read by id.
-        page_ids = (
-            select(resource.id_column.label("page_id"))
-            .where(*clauses)
-            .order_by(*order)
-            .limit(parsed.page_size + 1)
-            .offset(offset)
-            .subquery()
-        )
-        statement = select(*columns).join(page_ids, page_ids.c.page_id == resource.id_column).order_by(*order)
-    rows = _rows(statement)
+        page_ids = select(resource.id_column.label("page_id")).where(*clauses).order_by(*order).limit(limit).offset(start).subquery()
+        return select(*columns).join(page_ids, page_ids.c.page_id == resource.id_column).order_by(*order)
+
+    # A page without filters (the common case) is one statement compiled once, run on the driver's cursor.
+    shape = None
+    if not clauses_with_values(resource, parsed, base_filter) and default_order is None:
+        shape = ("page", id(resource), tuple(names), tuple(parsed.includes), parsed.trashed, parsed.sort_key, parsed.random)
+    rows = _execute(shape, build, {"page_limit": parsed.page_size + 1, "page_offset": offset})
     has_more = len(rows) > parsed.page_size
     return rows[: parsed.page_size], has_more
 
@@ -893,6 +936,75 @@ def _close_read_connection(exc: BaseException | None = None) -> None:
 
 def register_query_layer(app: Flask) -> None:
     app.teardown_appcontext(_close_read_connection)
+
+
+def clauses_with_values(resource: ResourceSchema, parsed: ParsedQuery, base_filter: ColumnElement | None) -> bool:
+    """Whether the page's WHERE carries values of its own (filters, a caller's visibility)."""
+    return bool(parsed.where) or base_filter is not None
+
+
+def _in_ids(column: ColumnElement, dialect: str) -> ColumnElement:
+    """``column IN (the ids)`` with the whole list as one bound value, so that one compiled
+    statement serves any number of ids: an array on PostgreSQL, a JSON array on SQLite."""
+    if dialect == "postgresql":
+        return column == any_(bindparam("ids", type_=ARRAY(Integer)))
+    return column.in_(select(literal_column("value")).select_from(func.json_each(bindparam("ids", type_=String))))
+
+
+def _ids_value(ids: Iterable[Any], dialect: str) -> Any:
+    return list(ids) if dialect == "postgresql" else orjson.dumps(list(ids)).decode()
+
+
+@dataclass
+class _Compiled:
+    sql: str
+    order: tuple[str, ...] | None  # positional drivers: the parameters' order
+    literals: dict[str, Any]
+    keys: list[str]
+    tables: set[str]
+
+
+_COMPILED: dict[tuple, _Compiled] = {}
+
+
+def _execute(shape: tuple | None, build: Callable[[str], Any], params: dict[str, Any]) -> list[Mapping[str, Any]]:
+    """Runs ``build(dialect)``'s statement with ``params``. With a ``shape`` (a key for everything
+    the statement depends on but ``params``) it is compiled once per process and dialect and run on
+    the driver's own cursor: SQLAlchemy's per-execution work (building the statement, its cache
+    key, execution context, result objects) cost more than the database did."""
+    connection = read_connection()
+    dialect = connection.dialect.name
+    if "ids" in params:
+        params = {**params, "ids": _ids_value(params["ids"], dialect)}
+    if shape is None:
+        statement = build(dialect)
+        record_reads(statement)
+        return list(connection.execute(statement, params).mappings())
+    compiled = _COMPILED.get((dialect, shape))
+    if compiled is None:
+        statement = build(dialect)
+        done = statement.compile(dialect=connection.dialect)
+        compiled = _COMPILED[(dialect, shape)] = _Compiled(
+            sql=str(done),
+            order=tuple(done.positiontup) if done.positional else None,
+            literals={name: bind.value for bind, name in done.bind_names.items() if not bind.required and name not in params},
+            keys=[column.key for column in statement.selected_columns],
+            tables={table.name for table in find_tables(statement) if isinstance(table, Table)},
+        )
+    tables = g.get("_tables_read") if has_app_context() else None
+    if tables is not None:
+        tables.update(compiled.tables)
+    bound = {**compiled.literals, **params}
+    arguments = tuple(bound[name] for name in compiled.order) if compiled.order is not None else bound
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        if connection._has_events or connection.engine._has_events:  # query counters in tests see it too
+            connection.dispatch.before_cursor_execute(connection, cursor, compiled.sql, arguments, None, False)
+        cursor.execute(compiled.sql, arguments)
+        keys = compiled.keys
+        return [dict(zip(keys, row)) for row in cursor.fetchall()]
+    finally:
+        cursor.close()
 
 
 def _rows(statement) -> list[Mapping[str, Any]]:
