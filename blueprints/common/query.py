@@ -1028,6 +1028,7 @@ def json_response(body: Mapping[str, Any], status: int = 200) -> Response:
 
 
 _URL_PLACEHOLDER = "\x00"
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.~!$&'()*+,/:;=@-]*")  # what werkzeug's converters leave unquoted
 
 
 def stream_link(endpoint: str, argument: str) -> Callable[[Mapping[str, Any]], str]:
@@ -1042,7 +1043,8 @@ def stream_link(endpoint: str, argument: str) -> Callable[[Mapping[str, Any]], s
             built = url_for(endpoint, _external=True, **{argument: _URL_PLACEHOLDER})
             template = templates[endpoint] = tuple(built.split(quote_value(None, _URL_PLACEHOLDER), 1))
         prefix, suffix = template
-        return prefix + quote_value(None, row[argument]) + suffix
+        value = row[argument]
+        return prefix + (value if _URL_SAFE.fullmatch(value) else quote_value(None, value)) + suffix
 
     return link
 
