@@ -654,15 +654,18 @@ def page_argument(args: Mapping[str, str], key: str = "page") -> int:
 # --------------------------------------------------------------------------------------------
 
 
+_TRASHED: dict[tuple[int, str], ColumnElement | None] = {}
+
+
 def _trashed_clause(resource: ResourceSchema, trashed: str) -> ColumnElement | None:
-    if not resource.soft_deletes:
-        return None
-    deleted_at = resource.table.c.deleted_at
-    if trashed == "only":
-        return deleted_at.is_not(None)
-    if trashed == "without":
-        return deleted_at.is_(None)
-    return None
+    key = (id(resource), trashed)
+    if key not in _TRASHED:  # built once: a clause is immutable, and building one costs more than reusing it
+        clause = None
+        if resource.soft_deletes:
+            deleted_at = resource.table.c.deleted_at
+            clause = deleted_at.is_not(None) if trashed == "only" else deleted_at.is_(None) if trashed == "without" else None
+        _TRASHED[key] = clause
+    return _TRASHED[key]
 
 
 def _columns_for(resource: ResourceSchema, names: Iterable[str], relations: Iterable[Relation]) -> list[ColumnElement]:
@@ -710,10 +713,23 @@ def _timestamp(value: Any) -> str | None:
     return text[:26] + "Z"
 
 
+def serialize_rows(resource: ResourceSchema, rows: Iterable[Mapping[str, Any]], names: Iterable[str]) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts; computed attributes with a ``bind`` (links) are set up once for the list."""
+    plan = [
+        (name, key, kind, compute.bind() if compute is not None and hasattr(compute, "bind") else compute)
+        for name, key, kind, compute in _plan(resource, names)
+    ]
+    return [_serialize(plan, row) for row in rows]
+
+
 def serialize_row(resource: ResourceSchema, row: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
     """A row as JSON-ready dict, keys in schema order."""
+    return serialize_rows(resource, [row], names)[0]
+
+
+def _serialize(plan, row: Mapping[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {}
-    for name, key, kind, compute in _plan(resource, names):
+    for name, key, kind, compute in plan:
         if compute is not None:
             body[name] = compute(row)
             continue
@@ -783,7 +799,7 @@ def _load_includes(
         if not where and not visibility:
             shape = ("include", id(resource), name, tuple(names), tuple(children_tree), trashed, parsed.type_sort_key.get(target.type))
         child_rows = _execute(shape, build, {"ids": ids}) if ids else []
-        child_bodies = [serialize_row(target, row, names) for row in child_rows]
+        child_bodies = serialize_rows(target, child_rows, names)
         if children_tree:
             _load_includes(target, child_rows, child_bodies, children_tree, parsed, ctx)
         if parent_of is None:
@@ -824,7 +840,7 @@ def list_resources(
         base_filter = visible if base_filter is None else and_(base_filter, visible)
     rows, has_more = fetch_page(resource, parsed, base_filter=base_filter, default_order=default_order)
     names = _selected_names(resource, parsed)
-    bodies = [serialize_row(resource, row, names) for row in rows]
+    bodies = serialize_rows(resource, rows, names)
     _load_includes(resource, rows, bodies, parsed.includes, parsed, ctx)
     return {resource.plural: bodies, **pagination(parsed, len(rows), has_more)}
 
@@ -1033,19 +1049,24 @@ _URL_SAFE = re.compile(r"[A-Za-z0-9_.~!$&'()*+,/:;=@-]*")  # what werkzeug's con
 
 def stream_link(endpoint: str, argument: str) -> Callable[[Mapping[str, Any]], str]:
     """A computed ``link`` attribute: ``url_for(endpoint, argument=row[argument], _external=True)``,
-    but with the URL built once per request and only the row's (quoted) value put in per row."""
+    but with the URL built once per list (``link.bind()``) and only the row's (quoted) value put in per row."""
     quote_value = BaseConverter.to_url
 
-    def link(row: Mapping[str, Any]) -> str:
-        templates = g.setdefault("_link_templates", {})
-        template = templates.get(endpoint)
-        if template is None:
-            built = url_for(endpoint, _external=True, **{argument: _URL_PLACEHOLDER})
-            template = templates[endpoint] = tuple(built.split(quote_value(None, _URL_PLACEHOLDER), 1))
-        prefix, suffix = template
-        value = row[argument]
-        return prefix + (value if _URL_SAFE.fullmatch(value) else quote_value(None, value)) + suffix
+    def bind() -> Callable[[Mapping[str, Any]], str]:
+        built = url_for(endpoint, _external=True, **{argument: _URL_PLACEHOLDER})
+        prefix, suffix = built.split(quote_value(None, _URL_PLACEHOLDER), 1)
+        safe = _URL_SAFE.fullmatch
 
+        def bound(row: Mapping[str, Any]) -> str:
+            value = row[argument]
+            return prefix + (value if safe(value) else quote_value(None, value)) + suffix
+
+        return bound
+
+    def link(row: Mapping[str, Any]) -> str:
+        return bind()(row)
+
+    link.bind = bind
     return link
 
 
