@@ -143,6 +143,7 @@ class ResourceSchema:
     def add_relation(self, relation: Relation, *, allowed: bool = True) -> Relation:
         """Also allows it as an include when the schema declares its ``includes`` (unless ``allowed=False``)."""
         self.relations[relation.name] = relation
+        _generation[0] += 1
         if allowed and self.includes is not None and relation.name not in self.includes:
             self.includes = (*self.includes, relation.name)
         return relation
@@ -275,20 +276,38 @@ def include_allowed(resource: ResourceSchema, path: str) -> bool:
     return True
 
 
+_TYPES: dict[tuple[int, bool, int], frozenset[str]] = {}
+_generation = [0]  # bumped by add_relation: the allowed types are worked out again
+
+
 def allowed_types(resource: ResourceSchema, *, show: bool = False) -> set[str]:
     """The types a response of this resource may contain through its allowed includes (and the
     resource's own, unless ``show``: a show request filters and sorts only its includes)."""
-    types: set[str] = set() if show else {resource.type}
-
-    def walk(current: ResourceSchema, prefix: str) -> None:
-        for name, relation in current.relations.items():
-            path = f"{prefix}{name}"
-            if include_allowed(resource, path):
-                types.add(relation.target)
-                walk(schema(relation.target), path + ".")
-
-    walk(resource, "")
-    return types
+    key = (id(resource), show, _generation[0])
+    found = _TYPES.get(key)
+    if found is None:
+        types: set[str] = set()
+        if resource.includes is not None:
+            for path in resource.includes:
+                current = resource
+                for segment in path.split("."):
+                    relation = current.relations.get(segment)
+                    if relation is None:
+                        break
+                    types.add(relation.target)
+                    current = schema(relation.target)
+        else:
+            # Any type reachable at all is reachable without coming back to a type on the way
+            # (a shortest path never does), except the resource's own.
+            pending = [resource]
+            while pending:
+                current = pending.pop()
+                for relation in current.relations.values():
+                    if relation.target not in types and relation.target != resource.type:
+                        types.add(relation.target)
+                        pending.append(schema(relation.target))
+        found = _TYPES[key] = frozenset(types if show else types | {resource.type})
+    return set(found)
 
 
 def _parse_includes(resource: ResourceSchema, value: str | None, raw: list, errors: _Errors) -> dict[str, Any]:
