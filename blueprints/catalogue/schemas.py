@@ -104,7 +104,7 @@ VIDEO = ResourceSchema(
     ),
     # upstream's VideoSchema::allowedIncludes(), plus the legacy anime link
     includes=(
-        "audio", "anime", "animethemeentries", "animethemeentries.animetheme", "animethemeentries.animetheme.anime",
+        "audio", "anime", "anime.images", "animethemeentries", "animethemeentries.animetheme", "animethemeentries.animetheme.anime",
         "animethemeentries.animetheme.anime.animesynonyms", "animethemeentries.animetheme.anime.images",
         "animethemeentries.animetheme.song", "animethemeentries.animetheme.song.artists",
     ),
@@ -153,7 +153,7 @@ ANIME = ResourceSchema(
     includes=(
         "animesynonyms", "animethemes", "animethemes.animethemeentries", "animethemes.animethemeentries.videos",
         "animethemes.animethemeentries.videos.audio", "animethemes.song", "animethemes.song.artists",
-        "images", "series", "studios", "videos",
+        "images", "series", "studios", "videos", "videos.audio",
     ),
 )
 
