@@ -67,8 +67,10 @@ def register_extensions(app: Flask) -> None:
     app.config.setdefault("COMPRESS_MIMETYPES", ["text/html", "text/css", "text/javascript", "application/javascript", "image/svg+xml"])
     compress.init_app(app)
     from blueprints.common.auth import register_auth
+    from blueprints.common.query import register_query_layer
     from blueprints.common.rate_limits import register_rate_limits
 
+    register_query_layer(app)
     register_auth(app)
     register_rate_limits(app)
 

@@ -1,6 +1,7 @@
 """GET /api/audio?include=videos against 100,000 audio rows and 200,000 videos.
 
-Targets: page size 15 at >= 0.5x the baseline; a deep page at >= 0.5x page 1.
+Targets: page size 15 at >= 0.5x the baseline cached and >= 0.35x uncached; a deep page at >= 0.5x
+page 1. With BENCH_DATABASE_URL the same on PostgreSQL.
 """
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ for start in range(0, {AUDIO_ROWS}, batch):
              overlap="None", audio_id=i + 1, created_at=now, updated_at=now)
         for i in range(start, min(start + batch, {AUDIO_ROWS})) for n in range({VIDEOS_PER_AUDIO})
     ])
+    db.session.commit()
+if db.engine.dialect.name == "postgresql":
+    # What autovacuum does within a minute of a bulk load: without statistics the planner reads
+    # every row of the table for a page of 15 (a bitmap scan and a sort).
+    from sqlalchemy import text
+    db.session.execute(text("ANALYZE"))
     db.session.commit()
 """
 
@@ -61,7 +68,7 @@ def run(ctx) -> None:
     with ctx.server({**env, "API_CACHE_DISABLED": "1"}, migrate=False) as server:
         url = f"{server.url}/api/audio?include=videos"
         cold15 = ctx.measure(f"{url}&page[size]=15")
-        ctx.report("  uncached: page size 15", cold15.rps, "req/s", ratio_of=ctx.baseline_rps)
+        ctx.report("  uncached: page size 15", cold15.rps, "req/s", ratio_of=ctx.baseline_rps, target=0.35)
         cold100 = ctx.measure(f"{url}&page[size]=100")
         ctx.report("  uncached: page size 100", cold100.rps, "req/s", ratio_of=ctx.baseline_rps)
         cold_deep = ctx.measure(f"{url}&page[size]=15&page[number]={last_page}")

@@ -190,13 +190,17 @@ class BenchContext:
 
     # --- environment and servers -------------------------------------------------------------
     def env(self, **overrides: str) -> dict[str, str]:
-        """A fresh database and media folder per call unless overridden."""
+        """A fresh database and media folder per call unless overridden: a new SQLite file, or with
+        ``BENCH_DATABASE_URL`` set that PostgreSQL database emptied (its ``public`` schema made anew)."""
         slot = Path(tempfile.mkdtemp(dir=self.tmpdir))
+        database_url = os.environ.get("BENCH_DATABASE_URL")
+        if database_url and "DATABASE_URL" not in overrides:
+            reset_database(database_url)
         env = {
             **os.environ,
             "APP_ENV": "production",
             "SECRET_KEY": "bench-secret",
-            "DATABASE_URL": f"sqlite:///{slot / 'bench.db'}",
+            "DATABASE_URL": database_url or f"sqlite:///{slot / 'bench.db'}",
             "MEDIA_ROOT": str(slot / "media"),
             "SOUNDBOARD_ADMIN_TOKEN": "bench-admin-token",
             "API_RATE_LIMIT": "off",  # one client address at thousands of requests per second
@@ -274,6 +278,23 @@ class BenchContext:
         target_text = f"  (target {sign} {target}{times}: {entry.verdict})" if target is not None else ""
         print(f"  {name:<58} {entry.value:>10} {unit}{ratio_text}{target_text}", flush=True)
         return entry
+
+
+def reset_database(url: str) -> None:
+    """Drop everything in a benchmark database (one benchmark's rows must not slow the next)."""
+    from sqlalchemy import create_engine, text
+
+    from config import is_sqlite, normalise_database_url
+
+    if is_sqlite(url):
+        raise RuntimeError("BENCH_DATABASE_URL is for PostgreSQL; without it every benchmark gets its own SQLite file")
+    engine = create_engine(normalise_database_url(url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()
 
 
 def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30) -> None:

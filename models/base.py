@@ -30,7 +30,10 @@ def isoformat(value: datetime | None) -> str | None:
     """The API timestamp format: ISO 8601, UTC, microseconds, 'Z' (2024-01-15T12:00:00.000000Z)."""
     if value is None:
         return None
-    return as_utc(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if value.tzinfo is None or value.utcoffset():
+        value = as_utc(value).astimezone(UTC)
+    # isoformat(), not strftime: a page serialises hundreds of these.
+    return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 class Base(DeclarativeBase):

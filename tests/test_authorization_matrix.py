@@ -21,7 +21,6 @@ import pytest
 
 from blueprints.accounts import services as accounts
 from blueprints.catalogue import services as catalogue
-from blueprints.common import cache
 from blueprints.common.errors import family_for
 from blueprints.playlists import services as playlists
 from blueprints.soundboard import services as soundboard
@@ -292,6 +291,7 @@ ROWS: list[Row] = [
     Row("DELETE", "/api/playlist/<hashid>", lambda w: (f"/api/playlist/{_playlist(w).public_id}", {}), api_owner(200, 403)),
     Row("POST", "/api/playlist/<hashid>/track", lambda w: (f"/api/playlist/{_playlist(w).public_id}/track", {"json": {"audio_id": _audio(w).id}}), api_owner(201, 403)),
     Row("PATCH", "/api/playlist/<hashid>/track/<int:track_id>", lambda w: (lambda p: (f"/api/playlist/{p.public_id}/track/{p.last_id}", {"json": {"next": p.first_id}}))(_playlist(w, tracks_count=2)), api_owner(200, 403)),
+    Row("PUT", "/api/playlist/<hashid>/track/<int:track_id>", lambda w: (lambda p: (f"/api/playlist/{p.public_id}/track/{p.last_id}", {"json": {"next": p.first_id}}))(_playlist(w, tracks_count=2)), api_owner(200, 403)),
     Row("DELETE", "/api/playlist/<hashid>/track/<int:track_id>", lambda w: (lambda p: (f"/api/playlist/{p.public_id}/track/{p.first_id}", {}))(_playlist(w, tracks_count=1)), api_owner(200, 403)),
     # --- Tracks v1 (everything is the owner's; others get 404, as if it did not exist) ---
     Row("POST", "/v1/collection", lambda w: ("/v1/collection", {"json": {"title": "c"}}), api_signed_in(200)),
@@ -385,9 +385,7 @@ def test_who_may_call_what(world, row):
 @pytest.fixture()
 def hidden(app):
     """The owner's private and unlisted playlists (with a track and a cover) and a public one."""
-    # The response cache is per process and keyed by data version, which restarts with each test's
-    # database: start empty so every answer here is built for this test's data and caller.
-    cache._cache.entries.clear()
+    # The response cache is per app (blueprints/common/cache.py): this test's app starts with none.
     w = _world(app)
     with app.app_context():
         audio = _audio(w)

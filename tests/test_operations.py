@@ -298,7 +298,7 @@ def test_a_backup_taken_during_writes_is_one_consistent_state(app, audio_file, t
                 playlist = db.session.get(Playlist, library["playlist_id"])
                 ids = [t.id for t in playlists.ordered_tracks(playlist)]
                 if n % 3 == 2 and len(ids) > 2:
-                    playlists.move_track(playlist, ids[-1], {"previous": ids[0]})
+                    playlists.update_track(playlist, ids[-1], {"previous": ids[0]})
                 else:
                     playlists.add_track(playlist, {"audio_id": library["audio_ids"][n % 6], "next": ids[len(ids) // 2]})
                 n += 1

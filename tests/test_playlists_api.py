@@ -253,7 +253,8 @@ def test_tracks_insert_move_delete(app, client, owner, stranger):
     assert client.post(base, json={"audio_id": "x"}, headers=owner[1]).status_code == 422
     assert client.post(base, json={"audio_id": a[4], "previous": 99999}, headers=owner[1]).status_code == 422
     assert client.post(base, json={"audio_id": a[4], "previous": first["track_id"], "next": second["track_id"]}, headers=owner[1]).status_code == 422
-    assert client.patch(f"{base}/{first['track_id']}", json={}, headers=owner[1]).status_code == 422
+    # Upstream TrackUpdateTest "update": a body that does not move the track changes it in place.
+    assert client.patch(f"{base}/{first['track_id']}", json={}, headers=owner[1]).status_code == 200
     assert client.get(f"{base}/99999").status_code == 404
     with app.app_context():
         assert services.chain_is_consistent(_row_id(playlist["id"]))
@@ -267,7 +268,7 @@ def test_track_limit_and_deleted_audio_leaves_cleanly(app, client, owner):
     for audio_id in a[:3]:
         assert client.post(base, json={"audio_id": audio_id}, headers=owner[1]).status_code == 201
     over = client.post(base, json={"audio_id": a[3]}, headers=owner[1])
-    assert over.status_code == 403 and "limit" in over.get_json()["message"]
+    assert over.status_code == 403 and "more than '3' tracks" in over.get_json()["message"]  # upstream's PlaylistExceedsTrackLimit wording
     _, admin = user_with_token(app, admin=True)
     assert client.delete("/api/audio/a1", headers=admin).status_code == 200  # soft delete
     assert _chain(client, playlist["id"]) == [a[0], a[2]]
@@ -352,3 +353,99 @@ def test_playlist_list_query_count_does_not_grow(client, app, owner, count_queri
         assert len(body["playlists"]) == total
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+# --- upstream's playlist and track tests (tests/Feature/Http/Api/List/Playlist/...) -----------
+
+
+def _filled(app, client, owner, count: int = 3) -> tuple[dict, list[dict], list[int]]:
+    audio = _audio(app, count)
+    playlist = _create(client, owner[1])
+    base = f"/api/playlist/{playlist['id']}/track"
+    tracks = [client.post(base, json={"audio_id": audio_id}, headers=owner[1]).get_json()["track"] for audio_id in audio]
+    return playlist, tracks, audio
+
+
+def test_description_is_at_most_1000_characters(client, owner):
+    """PlaylistStoreTest / PlaylistDescriptionField: max:1000."""
+    assert client.post("/api/playlist", json={"name": "n", "visibility": 0, "description": "d" * 1000}, headers=owner[1]).status_code == 201
+    too_long = client.post("/api/playlist", json={"name": "n", "visibility": 0, "description": "d" * 1001}, headers=owner[1])
+    assert too_long.status_code == 422
+    assert too_long.get_json()["errors"]["description"] == ["The description field must not be greater than 1000 characters"]
+
+
+def test_track_limit_and_delete_messages_are_upstreams(app, client, owner):
+    """TrackStoreTest 'max track limit' (PlaylistExceedsTrackLimit) and TrackDestroyTest 'deleted'
+    (DestroyTrackAction: "Playlist Track '<id>' was deleted.")."""
+    app.config["PLAYLIST_TRACK_LIMIT"] = 2
+    playlist, tracks, audio = _filled(app, client, owner, 2)
+    over = client.post(f"/api/playlist/{playlist['id']}/track", json={"audio_id": audio[0]}, headers=owner[1])
+    assert over.status_code == 403 and over.get_json()["message"] == "Playlists cannot contain more than '2' tracks."
+    gone = client.delete(f"/api/playlist/{playlist['id']}/track/{tracks[0]['track_id']}", headers=owner[1])
+    assert gone.status_code == 200 and gone.get_json() == {"message": f"Playlist Track '{tracks[0]['track_id']}' was deleted."}
+
+
+def test_tracks_update_with_put_and_without_moving(app, client, owner):
+    """TrackUpdateTest 'update' (PUT, a new video, the track stays where it is)."""
+    playlist, tracks, audio = _filled(app, client, owner, 3)
+    with app.app_context():
+        from models.catalogue import Video
+
+        video = Video(basename="v-nc", filename="v-nc.webm", path="/v", audio_id=audio[1])
+        db.session.add(video)
+        db.session.commit()
+        video_id = video.id
+    url = f"/api/playlist/{playlist['id']}/track/{tracks[1]['track_id']}"
+    updated = client.put(url, json={"video_id": video_id}, headers=owner[1])
+    assert updated.status_code == 200
+    body = updated.get_json()["track"]
+    assert body["video_id"] == video_id and body["previous_id"] == tracks[0]["track_id"] and body["next_id"] == tracks[2]["track_id"]
+    assert _chain(client, playlist["id"]) == audio
+    # PUT moves as PATCH does.
+    moved = client.put(url, json={"previous": tracks[2]["track_id"]}, headers=owner[1])
+    assert moved.status_code == 200 and _chain(client, playlist["id"]) == [audio[0], audio[2], audio[1]]
+    with app.app_context():
+        assert services.chain_is_consistent(_row_id(playlist["id"]))
+
+
+def test_previous_and_next_together_fail_under_both_keys(app, client, owner):
+    """TrackStoreTest and TrackUpdateTest 'prohibits next and previous'."""
+    playlist, tracks, audio = _filled(app, client, owner, 3)
+    base = f"/api/playlist/{playlist['id']}/track"
+    both = {"previous": tracks[0]["track_id"], "next": tracks[2]["track_id"]}
+    for response in (
+        client.post(base, json={"audio_id": audio[0], **both}, headers=owner[1]),
+        client.put(f"{base}/{tracks[1]['track_id']}", json=both, headers=owner[1]),
+    ):
+        assert response.status_code == 422 and set(response.get_json()["errors"]) == {"previous", "next"}
+
+
+def test_track_and_playlist_includes(app, client, owner):
+    """TrackSchema allows previous, next, playlist; PlaylistSchema allows first, last
+    (TrackShowTest / PlaylistShowTest 'allowed include paths')."""
+    playlist, tracks, _ = _filled(app, client, owner, 3)
+    middle = client.get(f"/api/playlist/{playlist['id']}/track/{tracks[1]['track_id']}?include=previous,next,playlist").get_json()["track"]
+    assert middle["previous"]["track_id"] == tracks[0]["track_id"] and middle["next"]["track_id"] == tracks[2]["track_id"]
+    assert middle["playlist"]["id"] == playlist["id"]
+    first = client.get(f"/api/playlist/{playlist['id']}/track/{tracks[0]['track_id']}?include=previous").get_json()["track"]
+    assert first["previous"] is None
+    body = client.get(f"/api/playlist/{playlist['id']}?include=first,last").get_json()["playlist"]
+    assert body["first"]["track_id"] == tracks[0]["track_id"] and body["last"]["track_id"] == tracks[2]["track_id"]
+    assert client.get(f"/api/playlist/{playlist['id']}?include=first.playlist").status_code == 422  # not in the allow-list
+
+
+def test_forward_and_backward(app, client, owner, stranger):
+    """PlaylistForwardIndexTest / PlaylistBackwardIndexTest and TrackForwardIndexTest /
+    TrackBackwardIndexTest: the list from either end, and from a track on; private playlists 404."""
+    playlist, tracks, audio = _filled(app, client, owner, 4)
+    ids = [track["track_id"] for track in tracks]
+    root = f"/api/playlist/{playlist['id']}"
+    assert [t["track_id"] for t in client.get(f"{root}/forward").get_json()["tracks"]] == ids
+    assert [t["track_id"] for t in client.get(f"{root}/backward").get_json()["tracks"]] == ids[::-1]
+    assert [t["track_id"] for t in client.get(f"{root}/forward?page[size]=2&page[number]=2").get_json()["tracks"]] == ids[2:]
+    assert [t["track_id"] for t in client.get(f"{root}/track/{ids[1]}/forward").get_json()["tracks"]] == ids[2:]
+    assert [t["track_id"] for t in client.get(f"{root}/track/{ids[2]}/backward").get_json()["tracks"]] == ids[1::-1]
+    assert client.get(f"{root}/forward?include=audio").get_json()["tracks"][0]["audio"]["audio_id"] == audio[0]
+    client.patch(root, json={"visibility": 1}, headers=owner[1])
+    assert client.get(f"{root}/forward", headers=stranger[1]).status_code == 404
+    assert client.get(f"{root}/backward", headers=owner[1]).status_code == 200

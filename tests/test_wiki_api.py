@@ -211,6 +211,32 @@ def test_a_pivot_write_refreshes_cached_includes(client, seeded, admin):
     assert len(after) == len(before) + 1
 
 
+def test_wiki_pages_are_cached_and_follow_writes_to_any_table_they_read(app, client, seeded, admin, count_queries):
+    """Every wiki table and pivot is versioned: the whole tree is served from the cache (one query,
+    the version check) until a write to one of its tables, a pivot's as/alias included; a playlist
+    write leaves it cached."""
+    url = f"/api/anime/starlight_drive?include={FULL_TREE}"
+    first = client.get(url)
+    with count_queries() as queries:
+        assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    assert len(queries) == 1
+    _, user = user_with_token(app)
+    assert client.post("/api/playlist", json={"name": "Mix", "visibility": 0}, headers=user).status_code == 201
+    assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    theme = next(t for t in first.get_json()["anime"]["animethemes"] if t["song"] and t["song"]["artists"])
+    artist = theme["song"]["artists"][0]
+    pivot = f"/api/artistsong/{artist['slug']}/{theme['song']['song_id']}"
+    assert client.patch(pivot, json={"alias": "Renamed"}, headers=admin).status_code == 200
+    changed = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200
+    shown = next(t for t in changed.get_json()["anime"]["animethemes"] if t["theme_id"] == theme["theme_id"])
+    assert shown["song"]["artists"][0]["artistsong"]["alias"] == "Renamed"
+    assert client.patch(f"/api/song/{theme['song']['song_id']}", json={"title": "Retitled"}, headers=admin).status_code == 200
+    again = client.get(url, headers={"If-None-Match": changed.headers["ETag"]})
+    assert again.status_code == 200
+    assert next(t for t in again.get_json()["anime"]["animethemes"] if t["theme_id"] == theme["theme_id"])["song"]["title"] == "Retitled"
+
+
 def _wiki_library(app, anime_count: int, themes_each: int = 5) -> None:
     """Many anime, each with themes, an entry, a video with audio and a song with two artists (bulk inserts)."""
     with app.app_context():

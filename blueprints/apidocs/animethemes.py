@@ -27,11 +27,13 @@ from blueprints.common.query import (
     SCHEMAS,
     Attribute,
     ResourceSchema,
+    allowed_types,
+    include_allowed,
     integer_range,
 )
 
 ERROR = "AnimeThemesError"
-INCLUDE_DEPTH = 2  # the server takes any depth; the document lists paths this deep
+INCLUDE_DEPTH = 2  # the document lists allowed paths this deep
 TIMESTAMP_EXAMPLE = "2024-01-15T12:00:00.000000Z"
 
 
@@ -95,22 +97,23 @@ def resource_schemas() -> dict[str, dict]:
 # --- query parameters -------------------------------------------------------------------------
 
 
-def include_paths(resource: ResourceSchema, depth: int = INCLUDE_DEPTH, prefix: str = "") -> list[str]:
+def include_paths(resource: ResourceSchema, depth: int = INCLUDE_DEPTH, prefix: str = "", root: ResourceSchema | None = None) -> list[str]:
+    """The allowed include paths (the query layer's allow-list), up to ``depth`` levels."""
+    root = root or resource
     paths = []
     for name, relation in resource.relations.items():
         full = f"{prefix}{name}"
+        if not include_allowed(root, full):
+            continue
         paths.append(full)
         if depth > 1:
-            paths.extend(include_paths(SCHEMAS[relation.target], depth - 1, f"{full}."))
+            paths.extend(include_paths(SCHEMAS[relation.target], depth - 1, f"{full}.", root))
     return paths
 
 
-def reachable_types(resource: ResourceSchema, depth: int = INCLUDE_DEPTH) -> list[str]:
-    types = [resource.type]
-    if depth:
-        for relation in resource.relations.values():
-            types.extend(t for t in reachable_types(SCHEMAS[relation.target], depth - 1) if t not in types)
-    return types
+def reachable_types(resource: ResourceSchema, *, show: bool = False) -> list[str]:
+    """The types ``fields[...]`` (and, on a show, ``sort[...]``/``filter[...]``) may name."""
+    return [resource.type, *sorted(allowed_types(resource, show=True) - {resource.type})] if not show else sorted(allowed_types(resource, show=True))
 
 
 def comma_list(values: list[str], *, signed: bool = False) -> dict:
@@ -131,11 +134,11 @@ def _filter_value(attribute: Attribute, operator: str) -> dict:
     if attribute.kind == "float":
         return {"type": "number"}
     if attribute.kind == "bool":
-        return {"enum": ["true", "false", "1", "0"]}
+        return {"enum": ["true", "false", "1", "0", "on", "off", "yes", "no"]}
     if attribute.kind == "enum":
-        return {"enum": list(attribute.choices)}
+        return {"type": "string", "description": f"One of {', '.join(attribute.choices)} (any case)."}
     if attribute.kind == "datetime":
-        return {"type": "string", "format": "date", "description": "A date, or an ISO 8601 date-time with T."}
+        return {"type": "string", "description": "Y, Y-m, Y-m-d, Y-m-dTH[:i[:s[.u]]], or an ISO 8601 date-time."}
     if listable:
         return {"type": "string", "pattern": "[^,\\s]", "description": "Comma-separated values match any of them."}
     return {"type": "string", "minLength": 1, "description": "% matches any text, _ one character; case-insensitive."}
@@ -151,15 +154,16 @@ def list_parameters(resource: ResourceSchema, *, paginate: bool = True) -> list[
     includes = include_paths(resource)
     if includes:
         parameters.append(query("include", comma_list(includes), "Relations to include, dotted for nested ones."))
-    for type_name in reachable_types(resource):
+    for type_name in dict.fromkeys([resource.type, *reachable_types(resource)]):
         names = SCHEMAS[type_name].attribute_names()
         parameters.append(query(f"fields[{type_name}]", comma_list(names), f"The {type_name} attributes to return."))
-    if resource.soft_deletes:
-        parameters.append(query("filter[trashed]", {"enum": ["with", "only", "without"], "default": "without"}))
+    included = [SCHEMAS[name] for name in reachable_types(resource, show=True)]
+    if resource.soft_deletes or any(s.soft_deletes for s in included):
+        parameters.append(query("filter[trashed]", {"enum": ["with", "only", "without"], "default": "without"}, "Also narrows included resources."))
     if not paginate:
         return parameters
     if resource.sorts:
-        parameters.append(query("sort", comma_list([*resource.sorts, "random"], signed=True), "-name sorts descending."))
+        parameters.append(query("sort", comma_list(list(resource.sorts), signed=True), "-name sorts descending; each name once; or random alone."))
     for name in resource.filters:
         attribute = resource.by_name[name]
         parameters.append(query(f"filter[{name}]", _filter_value(attribute, "eq")))
@@ -478,13 +482,29 @@ def playlist_paths(paths: dict) -> None:
         "playlist_track_show", "Show one track of a playlist", tag,
         {"200": one_track, **error_responses(ERROR, 404, 422)}, parameters=[HASHID, TRACK_ID, *list_parameters(track, paginate=False)],
     ))
-    add(paths, "/api/playlist/{hashid}/track/{track_id}", "patch", operation(
-        "playlist_track_update", "Move a track after previous or before next", tag,
-        {"200": one_track, **error_responses(ERROR, 401, 403, 404, 413, 422)},
-        parameters=[HASHID, TRACK_ID, *list_parameters(track, paginate=False)],
-        body=json_body({"type": "object", "properties": {"previous": TRACK_PLACE, "next": TRACK_PLACE}}),
-        security=SIGNED_IN,
-    ))
+    for method in ("put", "patch"):
+        add(paths, "/api/playlist/{hashid}/track/{track_id}", method, operation(
+            f"playlist_track_update_{method}", "Change a track's audio or video, and move it after previous or before next", tag,
+            {"200": one_track, **error_responses(ERROR, 401, 403, 404, 413, 422)},
+            parameters=[HASHID, TRACK_ID, *list_parameters(track, paginate=False)],
+            body=json_body({
+                "type": "object",
+                "properties": {
+                    "audio_id": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                    "video_id": TRACK_PLACE, "previous": TRACK_PLACE, "next": TRACK_PLACE,
+                },
+            }),
+            security=SIGNED_IN,
+        ))
+    for direction, summary in (("forward", "from the first track on"), ("backward", "from the last track back")):
+        add(paths, f"/api/playlist/{{hashid}}/{direction}", "get", operation(
+            f"playlist_{direction}", f"A playlist's tracks {summary}", tag,
+            {"200": json_response(list_schema(track)), **error_responses(ERROR, 404, 422)}, parameters=[HASHID, *list_parameters(track)],
+        ))
+        add(paths, f"/api/playlist/{{hashid}}/track/{{track_id}}/{direction}", "get", operation(
+            f"playlist_track_{direction}", f"The tracks {'after' if direction == 'forward' else 'before'} this one, nearest first", tag,
+            {"200": json_response(list_schema(track)), **error_responses(ERROR, 404, 422)}, parameters=[HASHID, TRACK_ID, *list_parameters(track)],
+        ))
     add(paths, "/api/playlist/{hashid}/track/{track_id}", "delete", operation(
         "playlist_track_destroy", "Remove a track from a playlist", tag,
         {"200": json_response(ref("Message")), **error_responses(ERROR, 401, 403, 404)}, parameters=[HASHID, TRACK_ID], security=SIGNED_IN,

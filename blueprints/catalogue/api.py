@@ -8,7 +8,7 @@ from blueprints.catalogue import schemas, services
 from blueprints.catalogue.services import PIVOTS, CataloguePivot, CatalogueResource
 from blueprints.common.auth import api_admin_required
 from blueprints.common.cache import cached_json
-from blueprints.common.query import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ResourceSchema, list_resources, show_resource
+from blueprints.common.query import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ResourceSchema, json_response, list_resources, show_resource
 from domain import ValidationFailed
 
 api = Blueprint("catalogue_api", __name__)
@@ -28,10 +28,8 @@ def json_object() -> dict:
 
 def one(resource: CatalogueResource, query_schema: ResourceSchema, instance, status: int = 200):
     """Serialise through the query layer so writes answer exactly like reads (include, fields)."""
-    args = request.args.to_dict()
-    args["filter[trashed]"] = "with"  # the row just written, trashed or not, whatever the caller filters
-    body = show_resource(query_schema, query_schema.id_column == instance.id, args)
-    return jsonify(body), status
+    body = show_resource(query_schema, query_schema.id_column == instance.id, request.args)
+    return json_response(body, status)
 
 
 def make_routes(name: str, resource: CatalogueResource, query_schema: ResourceSchema) -> None:
@@ -39,12 +37,12 @@ def make_routes(name: str, resource: CatalogueResource, query_schema: ResourceSc
 
     @cached_json
     def index():
-        return jsonify(list_resources(query_schema, request.args))
+        return json_response(list_resources(query_schema, request.args))
 
     @cached_json
     def show(key):
         where = resource.key_column == key
-        return jsonify(show_resource(query_schema, where, request.args, not_found=f"No query results for model [{resource.label}] {key}"))
+        return json_response(show_resource(query_schema, where, request.args, not_found=f"No query results for model [{resource.label}] {key}"))
 
     @api_admin_required
     def store():
@@ -76,16 +74,17 @@ def make_routes(name: str, resource: CatalogueResource, query_schema: ResourceSc
 
     @api_admin_required
     def restore(key):
-        instance = services.find(resource, key, trashed="only", viewer_id=current_user.id)
+        # Restoring a row that is not deleted succeeds and changes nothing, as upstream's RestoreAction.
+        instance = services.find(resource, key, trashed="with", viewer_id=current_user.id)
         services.restore(instance)
         return one(resource, query_schema, instance)
 
     @api_admin_required
     def force_delete(key):
         instance = services.find(resource, key, trashed="with", viewer_id=current_user.id)
-        label = resource.key_of(instance)
+        message = resource.deleted_message(instance)
         services.force_delete(resource, instance)
-        return jsonify({"message": f"{resource.label} '{label}' was deleted."})
+        return jsonify({"message": message})
 
     api.add_url_rule(f"/api/{name}", f"{name}_index", index, methods=["GET"])
     api.add_url_rule(f"/api/{name}/{converter}", f"{name}_show", show, methods=["GET"])

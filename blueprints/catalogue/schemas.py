@@ -1,10 +1,8 @@
 """The catalogue's resources, described once for the shared query layer (blueprints/common/query.py)."""
 from __future__ import annotations
 
-from flask import url_for
-
 from blueprints.catalogue.services import images_listed_for
-from blueprints.common.query import Attribute, Relation, ResourceSchema
+from blueprints.common.query import Attribute, Relation, ResourceSchema, stream_link
 from models.catalogue import (
     ANIME_MEDIA_FORMATS,
     ANIME_SEASONS,
@@ -47,16 +45,9 @@ def _defaults(attributes: list[Attribute]) -> tuple[str, ...]:
     return tuple(a.name for a in attributes if a.name != "deleted_at")
 
 
-def audio_link(row) -> str:
-    return url_for("catalogue.stream_audio", filename=row["filename"], _external=True)
-
-
-def video_link(row) -> str:
-    return url_for("catalogue.stream_video", filename=row["filename"], _external=True)
-
-
-def image_link(row) -> str:
-    return url_for("catalogue.stream_image", path=row["path"], _external=True)
+audio_link = stream_link("catalogue.stream_audio", "filename")
+video_link = stream_link("catalogue.stream_video", "filename")
+image_link = stream_link("catalogue.stream_image", "path")
 
 
 _audio_attributes = [
@@ -78,6 +69,7 @@ AUDIO = ResourceSchema(
     default_fields=_defaults(_audio_attributes),
     sorts=("audio_id", "basename", "filename", "size", "mimetype", "created_at", "updated_at"),
     filters=("audio_id", "basename", "filename", "path", "size", "mimetype", "created_at", "updated_at", "deleted_at"),
+    includes=("videos",),  # upstream's AudioSchema::allowedIncludes()
 )
 
 _video_attributes = [
@@ -110,6 +102,12 @@ VIDEO = ResourceSchema(
         "video_id", "basename", "filename", "size", "mimetype", "resolution", "source",
         "nc", "subbed", "lyrics", "uncen", "overlap", "created_at", "updated_at", "deleted_at",
     ),
+    # upstream's VideoSchema::allowedIncludes(), plus the legacy anime link
+    includes=(
+        "audio", "anime", "anime.images", "animethemeentries", "animethemeentries.animetheme", "animethemeentries.animetheme.anime",
+        "animethemeentries.animetheme.anime.animesynonyms", "animethemeentries.animetheme.anime.images",
+        "animethemeentries.animetheme.song", "animethemeentries.animetheme.song.artists",
+    ),
 )
 
 _image_attributes = [
@@ -129,6 +127,7 @@ IMAGE = ResourceSchema(
     sorts=("image_id", "path", "facet", "created_at", "updated_at"),
     filters=("image_id", "path", "facet", "created_at", "updated_at", "deleted_at"),
     visible=lambda ctx: images_listed_for(ctx.user_id),
+    includes=("anime", "artists", "studios"),  # upstream's ImageSchema (playlists adds its own)
 )
 
 _anime_attributes = [
@@ -150,10 +149,16 @@ ANIME = ResourceSchema(
     default_fields=_defaults(_anime_attributes),
     sorts=("anime_id", "name", "slug", "year", "season", "media_format", "created_at", "updated_at"),
     filters=("anime_id", "name", "slug", "year", "season", "media_format", "synopsis", "created_at", "updated_at", "deleted_at"),
+    # upstream's AnimeSchema::allowedIncludes(), plus the legacy videos link
+    includes=(
+        "animesynonyms", "animethemes", "animethemes.animethemeentries", "animethemes.animethemeentries.videos",
+        "animethemes.animethemeentries.videos.audio", "animethemes.song", "animethemes.song.artists",
+        "images", "series", "studios", "videos", "videos.audio",
+    ),
 )
 
 
-def _named(model, type_name: str, plural: str, *extra: Attribute) -> ResourceSchema:
+def _named(model, type_name: str, plural: str, *extra: Attribute, includes: tuple[str, ...]) -> ResourceSchema:
     attributes = [
         Attribute(f"{type_name}_id", model.id, "int"),
         Attribute("name", model.name),
@@ -170,15 +175,22 @@ def _named(model, type_name: str, plural: str, *extra: Attribute) -> ResourceSch
         default_fields=_defaults(attributes),
         sorts=(f"{type_name}_id", "name", "slug", "created_at", "updated_at"),
         filters=(f"{type_name}_id", "name", "slug", "created_at", "updated_at", "deleted_at"),
+        includes=includes,
     )
 
 
-ARTIST = _named(Artist, "artist", "artists", Attribute("information", Artist.information))
-STUDIO = _named(Studio, "studio", "studios")
-SERIES = _named(Series, "series", "series")
+# Include allow-lists: upstream's <Type>Schema::allowedIncludes() (withIntermediatePaths), for the relations we have.
+ARTIST = _named(
+    Artist, "artist", "artists", Attribute("information", Artist.information),
+    includes=("images", "songs", "songs.animethemes", "songs.animethemes.anime"),
+)
+STUDIO = _named(Studio, "studio", "studios", includes=("anime", "images"))
+SERIES = _named(Series, "series", "series", includes=("anime",))
 
 
-def _wiki(model, type_name: str, plural: str, attributes: list[Attribute], sorts: tuple[str, ...], filters: tuple[str, ...]) -> ResourceSchema:
+def _wiki(
+    model, type_name: str, plural: str, attributes: list[Attribute], sorts: tuple[str, ...], filters: tuple[str, ...], includes: tuple[str, ...]
+) -> ResourceSchema:
     attributes = [*attributes, *_timestamps(model)]
     return ResourceSchema(
         type=type_name,
@@ -189,6 +201,7 @@ def _wiki(model, type_name: str, plural: str, attributes: list[Attribute], sorts
         default_fields=_defaults(attributes),
         sorts=(*sorts, "created_at", "updated_at"),
         filters=(*filters, "created_at", "updated_at", "deleted_at"),
+        includes=includes,
     )
 
 
@@ -201,6 +214,7 @@ ANIMESYNONYM = _wiki(
     ],
     ("synonym_id", "text", "type"),
     ("synonym_id", "text", "type"),
+    ("anime",),
 )
 ANIMETHEME = _wiki(
     AnimeTheme, "animetheme", "animethemes",
@@ -212,6 +226,10 @@ ANIMETHEME = _wiki(
     ],
     ("theme_id", "type", "sequence", "slug"),
     ("theme_id", "type", "sequence", "slug"),
+    (
+        "anime", "anime.images", "animethemeentries", "animethemeentries.videos", "animethemeentries.videos.audio",
+        "song", "song.artists",
+    ),
 )
 ANIMETHEMEENTRY = _wiki(
     AnimeThemeEntry, "animethemeentry", "animethemeentries",
@@ -225,12 +243,14 @@ ANIMETHEMEENTRY = _wiki(
     ],
     ("entry_id", "version", "episodes", "nsfw", "spoiler", "notes"),
     ("entry_id", "version", "episodes", "nsfw", "spoiler", "notes"),
+    ("animetheme", "animetheme.anime", "animetheme.song", "animetheme.song.artists", "videos"),
 )
 SONG = _wiki(
     Song, "song", "songs",
     [Attribute("song_id", Song.id, "int"), Attribute("title", Song.title)],
     ("song_id", "title"),
     ("song_id", "title"),
+    ("animethemes", "animethemes.anime", "artists"),
 )
 
 # A performance's pivot columns, shown on each artist of a song and each song of an artist.

@@ -92,6 +92,12 @@ class CatalogueResource:
     key: str  # attribute looked up in URLs: basename, slug or id
     fields: tuple[WritableField, ...]
     file_keys: Callable[[Any], list[str]] = field(default=lambda instance: [])
+    name_field: str | None = None  # what upstream's getName() answers, when it is not the URL key
+
+    def deleted_message(self, instance) -> str:
+        """Upstream's force-delete message: the model's headline name and its getName()."""
+        name = getattr(instance, self.name_field) if self.name_field else self.key_of(instance)
+        return f"{self.label} '{name}' was deleted."
 
     @property
     def key_column(self):
@@ -147,6 +153,7 @@ IMAGE = CatalogueResource(
         WritableField("facet", "enum", required=True, choices=IMAGE_FACETS),
     ),
     _image_files,
+    name_field="path",
 )
 ANIME = CatalogueResource(
     "anime", "Anime", Anime, "slug",
@@ -158,6 +165,7 @@ ANIME = CatalogueResource(
         WritableField("media_format", "enum", choices=ANIME_MEDIA_FORMATS),
         WritableField("synopsis", max_length=5000),
     ),
+    name_field="name",
 )
 ARTIST = CatalogueResource(
     "artist", "Artist", Artist, "slug",
@@ -166,14 +174,17 @@ ARTIST = CatalogueResource(
         WritableField("slug", required=True, unique=True, pattern=SLUG),
         WritableField("information", max_length=5000),
     ),
+    name_field="name",
 )
 STUDIO = CatalogueResource(
     "studio", "Studio", Studio, "slug",
     (WritableField("name", required=True), WritableField("slug", required=True, unique=True, pattern=SLUG)),
+    name_field="name",
 )
 SERIES = CatalogueResource(
     "series", "Series", Series, "slug",
     (WritableField("name", required=True), WritableField("slug", required=True, unique=True, pattern=SLUG)),
+    name_field="name",
 )
 SONG = CatalogueResource("song", "Song", Song, "id", (WritableField("title"),))
 ANIMESYNONYM = CatalogueResource(
@@ -183,6 +194,7 @@ ANIMESYNONYM = CatalogueResource(
         WritableField("type", "enum", choices=SYNONYM_TYPES),
         WritableField("anime_id", "fk", required=True, fk_model=Anime),
     ),
+    name_field="text",
 )
 ANIMETHEME = CatalogueResource(
     "animetheme", "AnimeTheme", AnimeTheme, "id",

@@ -1,10 +1,15 @@
 """Cached JSON for the read-heavy AnimeThemes-style GET routes, with ETags.
 
-A cached body is reused only while the ``library`` data version it was built at is still the
-current one: every insert, update or delete touching a versioned table (catalogue and playlists)
-bumps that version inside the same transaction (see ``track_writes``). The check is one
-primary-key lookup, which is what lets an unchanged page skip parsing, querying and serialising.
-Entries are per process, bounded, and keyed by the full URL and the caller (visibility differs).
+Each versioned table has a version in ``data_version``: every insert, update or delete touching
+it bumps that version inside the same transaction (see ``_bump``), and so do writes to the tables
+whose foreign keys cascade from it and to its many-to-many pivots. A cached body remembers the
+tables its request read (every SELECT of the query layer and of the ORM session while the view
+ran) and their versions as they were *before* the view ran; it is reused only while all of those
+are unchanged. So a playlist write leaves ``/api/audio`` pages cached, while an audio write
+invalidates them. A page that read a table nobody declared versioned is never cached (no write
+would ever invalidate it). The check is one read of the small ``data_version`` table, which is
+what lets an unchanged page skip parsing, querying and serialising. Entries are per process,
+bounded, and keyed by the full URL and the caller (visibility differs).
 """
 from __future__ import annotations
 
@@ -12,19 +17,20 @@ import hashlib
 import threading
 from collections import OrderedDict
 from functools import wraps
-from typing import Callable
+from typing import Callable, Iterable
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 from flask_login import current_user
-from sqlalchemy import event, update
+from sqlalchemy import Table, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from extensions import db
+from blueprints.common.query import read_connection, record_reads
 from models.cache import DataVersion
 
-LIBRARY = "library"
 MAX_ENTRIES = 1024
-VERSIONED_TABLES: set[str] = set()  # filled by versioned_tables() from each feature
+VERSIONED_TABLES: set[str] = set()  # filled by versioned_tables() from each feature's register(app)
 
 
 def versioned_tables(*names: str) -> None:
@@ -33,35 +39,47 @@ def versioned_tables(*names: str) -> None:
 
 class _Cache:
     def __init__(self) -> None:
-        self.entries: OrderedDict[tuple, tuple[int, bytes, str]] = OrderedDict()
+        # key -> (versions of the tables read, body, etag)
+        self.entries: OrderedDict[tuple, tuple[dict[str, int], bytes, str]] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: tuple, version: int) -> tuple[bytes, str] | None:
+    def get(self, key: tuple, versions: dict[str, int]) -> tuple[bytes, str] | None:
         with self.lock:
             entry = self.entries.get(key)
-            if entry is None or entry[0] != version:
+            if entry is None or any(versions.get(name, 0) != version for name, version in entry[0].items()):
                 return None
             self.entries.move_to_end(key)
             return entry[1], entry[2]
 
-    def put(self, key: tuple, version: int, body: bytes, etag: str) -> None:
+    def put(self, key: tuple, versions: dict[str, int], body: bytes, etag: str) -> None:
         with self.lock:
-            self.entries[key] = (version, body, etag)
+            self.entries[key] = (versions, body, etag)
             self.entries.move_to_end(key)
             while len(self.entries) > MAX_ENTRIES:
                 self.entries.popitem(last=False)
 
 
-_cache = _Cache()
+def _cache() -> _Cache:
+    """One cache per app (tests build many apps in one process, each over its own database)."""
+    return current_app.extensions.setdefault("api_cache", _Cache())
 
 
-VERSION_SQL = "SELECT version FROM data_version WHERE name = 'library'"
+VERSIONS_SQL = "SELECT name, version FROM data_version"
 
 
-def current_version() -> int:
-    """One primary-key read on a pooled connection, outside the ORM session (the hot path)."""
-    with db.engine.connect() as connection:
-        return connection.exec_driver_sql(VERSION_SQL).scalar() or 0
+def current_versions() -> dict[str, int]:
+    """Every table's version: one read of a table with a row per versioned table, on the request's
+    read connection, outside the ORM session (the hot path). A table never written is at 0."""
+    return dict(read_connection().exec_driver_sql(VERSIONS_SQL).all())
+
+
+# --- which tables a view reads ---------------------------------------------------------------
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _orm_reads(state) -> None:
+    if state.is_select:
+        record_reads(state.statement)
 
 
 def cached_json(view: Callable) -> Callable:
@@ -71,15 +89,20 @@ def cached_json(view: Callable) -> Callable:
             return view(*args, **kwargs)
         caller = current_user.id if current_user.is_authenticated else None
         key = (request.full_path, request.host, caller)
-        version = current_version()
-        hit = _cache.get(key, version)
+        versions = current_versions()  # before the view runs: a write during it makes the entry stale
+        hit = _cache().get(key, versions)
         if hit is None:
-            response = view(*args, **kwargs)
+            g._tables_read = set()
+            try:
+                response = view(*args, **kwargs)
+            finally:
+                tables = g.pop("_tables_read")
             if isinstance(response, tuple) or response.status_code != 200:
                 return response
             body = response.get_data()
             etag = hashlib.blake2b(body, digest_size=12).hexdigest()
-            _cache.put(key, version, body, etag)
+            if tables and tables <= VERSIONED_TABLES:
+                _cache().put(key, {name: versions.get(name, 0) for name in tables}, body, etag)
         else:
             body, etag = hit
         response = Response(body, mimetype="application/json")
@@ -90,35 +113,79 @@ def cached_json(view: Callable) -> Callable:
     return wrapper
 
 
-def _bump(session: Session) -> None:
-    if session.info.get("library_bumped"):
+# --- bumping versions on writes --------------------------------------------------------------
+
+
+def _dependents(table: Table) -> set[str]:
+    """Every table whose rows the database itself changes when ``table``'s rows go (ON DELETE
+    CASCADE / SET NULL), transitively."""
+    found: set[str] = set()
+    pending = [table.name]
+    while pending:
+        current = pending.pop()
+        for other in table.metadata.tables.values():
+            if other.name in found:
+                continue
+            if any(fk.ondelete and fk.column.table.name == current for fk in other.foreign_keys):
+                found.add(other.name)
+                pending.append(other.name)
+    return found
+
+
+_WRITTEN_WITH: dict[str, frozenset[str]] = {}
+
+
+def _written_with(table: Table) -> frozenset[str]:
+    names = _WRITTEN_WITH.get(table.name)
+    if names is None:
+        names = _WRITTEN_WITH[table.name] = frozenset({table.name} | _dependents(table))
+    return names
+
+
+def _tables_of(objects: Iterable) -> set[str]:
+    names: set[str] = set()
+    for obj in objects:
+        table = getattr(obj, "__table__", None)
+        if not isinstance(table, Table):
+            continue
+        names |= _written_with(table)
+        # Collections through a pivot (anime.images) write the pivot's rows.
+        for relationship in type(obj).__mapper__.relationships:
+            if relationship.secondary is not None:
+                names.add(relationship.secondary.name)
+    return names
+
+
+def _bump(session: Session, names: set[str]) -> None:
+    bumped: set[str] = session.info.setdefault("versions_bumped", set())
+    wanted = sorted((names & VERSIONED_TABLES) - bumped)
+    if not wanted:
         return
-    session.info["library_bumped"] = True
-    changed = session.execute(update(DataVersion).where(DataVersion.name == LIBRARY).values(version=DataVersion.version + 1)).rowcount
-    if not changed:
-        session.add(DataVersion(name=LIBRARY, version=1))
-
-
-def _touches_versioned(objects) -> bool:
-    return any(getattr(obj, "__tablename__", None) in VERSIONED_TABLES for obj in objects)
+    bumped.update(wanted)
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(DataVersion).values([{"name": name, "version": 1} for name in wanted])
+    session.execute(
+        statement.on_conflict_do_update(index_elements=[DataVersion.name], set_={"version": DataVersion.version + 1}),
+        execution_options={"versions_bump": True},
+    )
 
 
 @event.listens_for(Session, "before_flush")
 def _orm_writes(session: Session, flush_context, instances) -> None:
-    if _touches_versioned(session.new) or _touches_versioned(session.dirty) or _touches_versioned(session.deleted):
-        _bump(session)
+    _bump(session, _tables_of(session.new) | _tables_of(session.dirty) | _tables_of(session.deleted))
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _statement_writes(state) -> None:
-    if not (state.is_insert or state.is_update or state.is_delete):
+    if not (state.is_insert or state.is_update or state.is_delete) or state.execution_options.get("versions_bump"):
         return
     table = getattr(state.statement, "table", None)
-    if table is not None and table.name in VERSIONED_TABLES:
-        _bump(state.session)
+    if isinstance(table, Table):
+        _bump(state.session, set(_written_with(table)))
 
 
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def _reset(session: Session) -> None:
-    session.info.pop("library_bumped", None)
+    session.info.pop("versions_bumped", None)

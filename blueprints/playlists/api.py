@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
+from sqlalchemy import and_
 
 from blueprints.common.auth import api_login_required
 from blueprints.common.cache import cached_json, versioned_tables
-from blueprints.common.query import list_resources, show_resource
+from blueprints.common.query import json_response, list_resources, show_resource
 from blueprints.playlists import services
 from blueprints.playlists.schemas import PLAYLIST, TRACK
 from blueprints.playlists.services import LimitExceeded
@@ -27,7 +28,7 @@ def _caller():
 
 def _playlist_body(playlist: Playlist, status: int = 200):
     body = show_resource(PLAYLIST, Playlist.id == playlist.id, request.args, not_found=services.PLAYLIST_NOT_FOUND)
-    return jsonify(body), status
+    return json_response(body, status)
 
 
 def _json():
@@ -41,14 +42,14 @@ def _json():
 @cached_json
 def index():
     """Public playlists only: unlisted and private ones never appear in a list or a search."""
-    return jsonify(list_resources(PLAYLIST, request.args, base_filter=Playlist.visibility == PUBLIC))
+    return json_response(list_resources(PLAYLIST, request.args, base_filter=Playlist.visibility == PUBLIC))
 
 
 @api.get("/api/me/playlist")
 @api_login_required
 @cached_json
 def mine():
-    return jsonify(
+    return json_response(
         list_resources(
             PLAYLIST,
             request.args,
@@ -92,14 +93,14 @@ def destroy(hashid: str):
 
 def _track_body(track_id: int, status: int = 200):
     body = show_resource(TRACK, PlaylistTrack.id == track_id, request.args, not_found=services.TRACK_NOT_FOUND)
-    return jsonify(body), status
+    return json_response(body, status)
 
 
 @api.get("/api/playlist/<hashid>/track")
 @cached_json
 def track_index(hashid: str):
     playlist = services.find_visible(hashid, _caller())
-    return jsonify(list_resources(TRACK, request.args, base_filter=PlaylistTrack.playlist_id == playlist.id))
+    return json_response(list_resources(TRACK, request.args, base_filter=PlaylistTrack.playlist_id == playlist.id))
 
 
 @api.get("/api/playlist/<hashid>/track/<int:track_id>")
@@ -118,11 +119,11 @@ def track_store(hashid: str):
     return _track_body(track.id, 201)
 
 
-@api.patch("/api/playlist/<hashid>/track/<int:track_id>")
+@api.route("/api/playlist/<hashid>/track/<int:track_id>", methods=["PUT", "PATCH"])
 @api_login_required
 def track_update(hashid: str, track_id: int):
     playlist = services.find_owned(hashid, current_user)
-    services.move_track(playlist, track_id, _json())
+    services.update_track(playlist, track_id, _json())
     return _track_body(track_id)
 
 
@@ -130,7 +131,46 @@ def track_update(hashid: str, track_id: int):
 @api_login_required
 def track_destroy(hashid: str, track_id: int):
     playlist = services.find_owned(hashid, current_user)
-    services.remove_track(playlist, track_id)
-    return jsonify({"message": "Track removed from playlist"})
+    removed = services.remove_track(playlist, track_id)
+    return jsonify({"message": services.track_deleted_message(removed["track_id"])})
+
+
+# --- the playlist in order, from either end (upstream's Playlist/Track Forward and Backward) ---
+
+
+@api.get("/api/playlist/<hashid>/forward")
+@cached_json
+def forward(hashid: str):
+    playlist = services.find_visible(hashid, _caller())
+    return json_response(list_resources(TRACK, request.args, base_filter=PlaylistTrack.playlist_id == playlist.id))
+
+
+@api.get("/api/playlist/<hashid>/backward")
+@cached_json
+def backward(hashid: str):
+    playlist = services.find_visible(hashid, _caller())
+    return json_response(
+        list_resources(TRACK, request.args, base_filter=PlaylistTrack.playlist_id == playlist.id, default_order=[PlaylistTrack.position.desc()])
+    )
+
+
+@api.get("/api/playlist/<hashid>/track/<int:track_id>/forward")
+@cached_json
+def track_forward(hashid: str, track_id: int):
+    """The tracks after this one, in order."""
+    playlist = services.find_visible(hashid, _caller())
+    track = services.find_track(playlist, track_id)
+    after = and_(PlaylistTrack.playlist_id == playlist.id, PlaylistTrack.position > track.position)
+    return json_response(list_resources(TRACK, request.args, base_filter=after))
+
+
+@api.get("/api/playlist/<hashid>/track/<int:track_id>/backward")
+@cached_json
+def track_backward(hashid: str, track_id: int):
+    """The tracks before this one, nearest first."""
+    playlist = services.find_visible(hashid, _caller())
+    track = services.find_track(playlist, track_id)
+    before = and_(PlaylistTrack.playlist_id == playlist.id, PlaylistTrack.position < track.position)
+    return json_response(list_resources(TRACK, request.args, base_filter=before, default_order=[PlaylistTrack.position.desc()]))
 
 

@@ -28,6 +28,8 @@ PLAYLIST = ResourceSchema(
     sorts=("name", "created_at", "updated_at", "tracks_count"),
     filters=("name", "created_at", "updated_at"),
     soft_deletes=False,
+    # upstream's PlaylistSchema::allowedIncludes(), for the relations a Themeboard track has
+    includes=("images", "first", "last", "tracks", "user", "tracks.audio", "tracks.video", "tracks.video.audio", "tracks.previous", "tracks.next"),
 )
 
 TRACK = ResourceSchema(
@@ -46,6 +48,7 @@ TRACK = ResourceSchema(
     ],
     filters=("audio_id", "video_id"),
     soft_deletes=False,
+    includes=("audio", "video", "video.audio", "playlist", "previous", "next"),  # upstream's TrackSchema
     default_order=lambda: [PlaylistTrack.position.asc()],  # the linked list's order, kept as positions
 )
 
@@ -70,8 +73,13 @@ PLAYLIST.add_relation(
     Relation("images", "image", pivot=(playlist_image.c.playlist_id, playlist_image.c.image_id), parent_grants_visibility=True)
 )
 PLAYLIST.add_relation(Relation("user", "user", local_key=Playlist.user_id))
+PLAYLIST.add_relation(Relation("first", "track", local_key=Playlist.first_id))
+PLAYLIST.add_relation(Relation("last", "track", local_key=Playlist.last_id))
 TRACK.add_relation(Relation("audio", "audio", local_key=PlaylistTrack.audio_id))
 TRACK.add_relation(Relation("video", "video", local_key=PlaylistTrack.video_id))
+TRACK.add_relation(Relation("previous", "track", local_key=PlaylistTrack.previous_id))
+TRACK.add_relation(Relation("next", "track", local_key=PlaylistTrack.next_id))
+TRACK.add_relation(Relation("playlist", "playlist", local_key=PlaylistTrack.playlist_id))
 # Images list the playlists using them, but only those the caller may find.
 IMAGE.add_relation(
     Relation("playlists", "playlist", pivot=(playlist_image.c.image_id, playlist_image.c.playlist_id), visible=_listed)

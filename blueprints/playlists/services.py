@@ -24,6 +24,7 @@ from models.user import User
 PLAYLIST_NOT_FOUND = "No query results for model [Playlist]"
 TRACK_NOT_FOUND = "No query results for model [PlaylistTrack]"
 NAME_MAX = 192
+DESCRIPTION_MAX = 1000  # upstream's PlaylistDescriptionField: max:1000
 
 
 class LimitExceeded(DomainError):
@@ -138,8 +139,8 @@ def validate_playlist(data: Any, *, partial: bool) -> dict[str, Any]:
         description = data.get("description")
         if description is not None and not isinstance(description, str):
             errors["description"] = ["The description field must be a string"]
-        elif description is not None and len(description) > 5000:
-            errors["description"] = ["The description field must not be greater than 5000 characters"]
+        elif description is not None and len(description) > DESCRIPTION_MAX:
+            errors["description"] = [f"The description field must not be greater than {DESCRIPTION_MAX} characters"]
         else:
             clean["description"] = description.strip() if description else None
     if "visibility" in data or not partial:
@@ -315,24 +316,23 @@ def _link(playlist: Playlist, track: PlaylistTrack, *, after: PlaylistTrack | No
 
 def _placement(playlist: Playlist, data: Mapping[str, Any]) -> tuple[PlaylistTrack | None, PlaylistTrack | None]:
     if data.get("previous") is not None and data.get("next") is not None:
-        raise ValidationFailed({"previous": ["The previous field prohibits next from being present"]})
+        # Upstream's prohibits rules fail on both keys (TrackStoreTest 'prohibits next and previous').
+        raise ValidationFailed(
+            {
+                "next": ["The next field prohibits previous from being present"],
+                "previous": ["The previous field prohibits next from being present"],
+            }
+        )
     after = _track_in(playlist.id, data["previous"], "previous") if data.get("previous") is not None else None
     before = _track_in(playlist.id, data["next"], "next") if data.get("next") is not None else None
     return after, before
 
 
-def add_track(playlist: Playlist, data: Any) -> PlaylistTrack:
-    track = _insert_track(playlist, data)
-    db.session.commit()
-    return track
-
-
-def _insert_track(playlist: Playlist, data: Any) -> PlaylistTrack:
-    """Validate and link one track into the list, in the caller's transaction (rolled back on errors)."""
-    if not isinstance(data, Mapping):
-        raise ValidationFailed({"body": ["The request body must be a JSON object."]})
-    audio_id, video_id = data.get("audio_id"), data.get("video_id")
+def _track_media(data: Mapping[str, Any], *, current: PlaylistTrack | None = None) -> dict[str, Any]:
+    """The audio (required on create) and the video, which must be one of that audio's videos."""
     errors: dict[str, list[str]] = {}
+    audio_id = data.get("audio_id") if "audio_id" in data or current is None else current.audio_id
+    video_id = data.get("video_id") if "video_id" in data or current is None else current.video_id
     if audio_id is None:
         errors["audio_id"] = ["The audio id field is required"]
     elif isinstance(audio_id, bool) or not isinstance(audio_id, int):
@@ -346,11 +346,30 @@ def _insert_track(playlist: Playlist, data: Any) -> PlaylistTrack:
             errors["video_id"] = ["The selected video id is invalid"]
     if errors:
         raise ValidationFailed(errors)
+    return {"audio_id": audio_id, "video_id": video_id}
+
+
+def track_limit_message(limit: int) -> str:
+    return f"Playlists cannot contain more than '{limit}' tracks."  # upstream's PlaylistExceedsTrackLimit
+
+
+def add_track(playlist: Playlist, data: Any) -> PlaylistTrack:
+    track = _insert_track(playlist, data)
+    db.session.commit()
+    return track
+
+
+def _insert_track(playlist: Playlist, data: Any) -> PlaylistTrack:
+    """Validate and link one track into the list, in the caller's transaction (rolled back on errors)."""
+    if not isinstance(data, Mapping):
+        raise ValidationFailed({"body": ["The request body must be a JSON object."]})
+    media = _track_media(data)
+    audio_id, video_id = media["audio_id"], media["video_id"]
     playlist = _lock(playlist.id)
     limit = current_app.config["PLAYLIST_TRACK_LIMIT"]
     if playlist.track_count >= limit:
         db.session.rollback()
-        raise Forbidden(f"The playlist has reached its limit of {limit} tracks.")
+        raise Forbidden(track_limit_message(limit))
     try:
         after, before = _placement(playlist, data)
     except ValidationFailed:
@@ -417,19 +436,29 @@ def restore_track(playlist: Playlist, audio_id: Any, previous_id: int | None, ne
     return add_track(playlist, {"audio_id": audio_id, **placement})
 
 
-def move_track(playlist: Playlist, track_id: int, data: Any) -> PlaylistTrack:
-    if not isinstance(data, Mapping) or (data.get("previous") is None and data.get("next") is None):
-        raise ValidationFailed({"previous": ["The previous field is required when next is not present"]})
+def update_track(playlist: Playlist, track_id: int, data: Any) -> PlaylistTrack:
+    """Changes the track's audio or video and, with ``previous`` or ``next``, moves it; a body with
+    neither changes it in place (upstream's TrackUpdateTest 'update')."""
+    if not isinstance(data, Mapping):
+        raise ValidationFailed({"body": ["The request body must be a JSON object."]})
     playlist = _lock(playlist.id)
     try:
         track = find_track(playlist, track_id)
         db.session.refresh(track)
+        media = _track_media(data, current=track) if ("audio_id" in data or "video_id" in data) else None
         after, before = _placement(playlist, data)
         if track in (after, before):
             raise ValidationFailed({"previous" if after is track else "next": ["A track cannot be moved next to itself"]})
     except DomainError:
         db.session.rollback()
         raise
+    if media is not None:
+        track.audio_id, track.video_id = media["audio_id"], media["video_id"]
+        track.updated_at = utcnow()
+    if after is None and before is None:
+        playlist.updated_at = utcnow()
+        db.session.commit()
+        return track
     _unlink(playlist, track)
     db.session.flush()
     for neighbour in (after, before):
@@ -439,6 +468,10 @@ def move_track(playlist: Playlist, track_id: int, data: Any) -> PlaylistTrack:
     playlist.updated_at = utcnow()
     db.session.commit()
     return track
+
+
+def track_deleted_message(track_id: int) -> str:
+    return f"Playlist Track '{track_id}' was deleted."  # upstream's DestroyTrackAction (getName() is the key)
 
 
 def remove_track(playlist: Playlist, track_id: int) -> dict[str, Any]:
