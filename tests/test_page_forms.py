@@ -88,3 +88,110 @@ def test_upload_over_the_limit_says_the_limit(small_app):
     big = {"file": (io.BytesIO(b"\0" * (3 * 1024 * 1024)), "big.mp3")}
     page = client.post("/admin/catalogue/audio/upload", data=big, content_type="multipart/form-data")
     assert page.status_code == 413 and "<html" in page.get_data(as_text=True) and "Max 1 MB" in page.get_data(as_text=True)
+
+
+# --- collections (tracks) -------------------------------------------------------------------------
+
+
+def _user_client(app, name="maker"):
+    with app.app_context():
+        make_user(name)
+    client = app.test_client()
+    login(client, name)
+    return client
+
+
+def _new_collection(client, title="Demo tapes") -> str:
+    response = client.post("/collections", data={"title": title})
+    assert response.status_code == 303
+    return response.headers["Location"].rsplit("/", 1)[1]
+
+
+def test_collection_with_a_blank_title_is_refused_inline(app):
+    client = _user_client(app)
+    response = client.post("/collections", data={"title": "   ", "description": "kept"}, headers={"HX-Request": "true", "HX-Boosted": "true"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Give the collection a title." in html and 'value="kept"' in html
+
+
+def test_collection_upload_lists_the_tracks_and_refuses_fake_audio(app, audio_file, tmp_path):
+    from models.tracks import Track
+
+    client = _user_client(app)
+    collection_id = _new_collection(client)
+    fake = tmp_path / "notes.mp3"
+    fake.write_bytes(b"plain text, not audio " * 100)
+    good = audio_file("mp3", name="first.mp3")
+    data = {"file": [(io.BytesIO(good.read_bytes()), "first.mp3"), (io.BytesIO(fake.read_bytes()), "notes.mp3")]}
+    response = client.post(f"/collections/{collection_id}/tracks", data=data, headers=HTMX, content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in html
+    assert "Uploaded 1 file: processing." in html
+    assert "notes.mp3: The file is not MP3, Ogg or FLAC audio." in html
+    assert "No tracks yet" not in html and "first" in html
+    with app.app_context():
+        tracks = list(db.session.scalars(select(Track)))
+    assert [t.file_name for t in tracks] == ["first.mp3"]  # no ghost track for the refused file
+    page = client.get(f"/collections/{collection_id}").get_data(as_text=True)
+    assert "1 track" in page
+
+
+def test_collection_upload_over_the_limit_leaves_no_track(small_app):
+    from models.tracks import Track
+
+    client = _user_client(small_app)
+    collection_id = _new_collection(client)
+    data = {"file": (io.BytesIO(b"\0" * (3 * 1024 * 1024)), "huge.mp3")}
+    response = client.post(
+        f"/collections/{collection_id}/tracks", data=data, content_type="multipart/form-data", headers={**HTMX, "HX-Trigger": "track-upload"}
+    )
+    assert response.status_code == 413 and "Max 1 MB" in response.get_data(as_text=True)
+    assert response.headers["HX-Retarget"] == "#track-upload-error"
+    with small_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Track)) == 0
+    # Between the limit and the request limit: refused by the upload itself, still with the limit.
+    data = {"file": (io.BytesIO(b"\0" * (1024 * 1024 + 10)), "just-over.mp3")}
+    response = client.post(f"/collections/{collection_id}/tracks", data=data, content_type="multipart/form-data", headers=HTMX)
+    assert "larger than 1 MB" in response.get_data(as_text=True)
+    with small_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Track)) == 0
+
+
+def test_edit_player_save_and_delete_answer_with_fragments(app, audio_file):
+    client = _user_client(app)
+    collection_id = _new_collection(client)
+    good = audio_file("mp3", name="song.mp3")
+    client.post(f"/collections/{collection_id}/tracks", data={"file": (io.BytesIO(good.read_bytes()), "song.mp3")}, headers=HTMX,
+                content_type="multipart/form-data")
+    from models.tracks import Track
+
+    with app.app_context():
+        track_id = db.session.scalar(select(Track.id))
+    url = f"/collections/{collection_id}/tracks/{track_id}"
+    saved = client.post(url, data={"player_title": "Night drive", "player_subtitle": "", "player_color": "#112233"}, headers=HTMX)
+    html = saved.get_data(as_text=True)
+    assert saved.status_code == 200 and html.lstrip().startswith("<li") and "Saved." in html and "Night drive" in html
+    bad = client.post(url, data={"player_title": "x", "player_color": "not a colour"}, headers=HTMX)
+    assert bad.status_code == 422 and 'role="alert">' in bad.get_data(as_text=True) and "Saved." not in bad.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Track, track_id).player_title == "Night drive"  # the refused save changed nothing
+    gone = client.post(f"{url}/delete", headers=HTMX)
+    assert gone.status_code == 200 and "Track “Night drive” deleted." in gone.get_data(as_text=True)
+    assert "No tracks yet" in gone.get_data(as_text=True)
+
+
+def test_ready_track_offers_a_copyable_iframe(app, audio_file):
+    from blueprints.tracks.processing import process_track
+    from models.tracks import Track
+
+    client = _user_client(app)
+    collection_id = _new_collection(client)
+    good = audio_file("mp3", name="song.mp3")
+    client.post(f"/collections/{collection_id}/tracks", data={"file": (io.BytesIO(good.read_bytes()), "song.mp3")}, headers=HTMX,
+                content_type="multipart/form-data")
+    with app.app_context():
+        track_id = db.session.scalar(select(Track.id))
+        process_track(track_id)
+    html = client.get(f"/collections/{collection_id}").get_data(as_text=True)
+    assert f"&lt;iframe src=&#34;http://localhost/embed/track/{track_id}&#34;" in html
+    assert f'data-copy="#embed-code-{track_id}"' in html and "hx-get" not in html.split('id="track-list-wrap"')[1].split(">")[0]

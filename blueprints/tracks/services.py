@@ -3,7 +3,9 @@ owner: another user's ids are simply not found."""
 from __future__ import annotations
 
 import uuid
+from contextlib import ExitStack
 from datetime import UTC, datetime
+from pathlib import PurePosixPath
 from typing import Any, Mapping
 
 from sqlalchemy import func, select, update
@@ -168,6 +170,46 @@ def delete_track(track: Track) -> None:
     storage = get_storage()
     for key in keys:
         storage.delete(key)
+
+
+def upload_tracks(user: User, collection: Collection, files) -> tuple[list[Track], list[tuple[str, str]]]:
+    """The collection page's upload: every file inspected, the accepted ones created ``processing``
+    in one commit and then stored; a rejected file leaves no track behind, only its reason.
+    Returns (created tracks, [(file name, reason)])."""
+    if collection.user_id != user.id:
+        raise NotFound("Collection not found.")
+    created: list[tuple[Track, object]] = []
+    rejected: list[tuple[str, str]] = []
+    with ExitStack() as stack:
+        for upload in files:
+            name = (upload.filename or "").strip() or "upload"
+            try:
+                file_name = v.file_name(PurePosixPath(name.replace("\\", "/")).name)
+                staged = stack.enter_context(staged_upload(upload.stream))
+                info = inspect_audio(staged.path, max_bytes=max_upload_bytes(), peak_count=WAVEFORM_PEAKS)
+            except DomainError as error:
+                rejected.append((name, error.message))
+                continue
+            track = Track(
+                id=uuid.uuid4(),
+                user_id=user.id,
+                collection_id=collection.id,
+                file_name=file_name,
+                player_title=PurePosixPath(file_name).stem[: v.MAX_STRING] or None,
+                meta={},
+            )
+            track.audio_key = f"tracks/{track.id}/audio.{info.extension}"
+            track.format, track.mimetype = info.format, info.mimetype
+            track.duration, track.size, track.waveform = info.duration, info.size, info.peaks
+            track.status = TrackStatus.processing
+            track.audio_upload_used_at = datetime.now(UTC)  # no signed URL will be handed out for it
+            db.session.add(track)
+            created.append((track, staged))
+        if created:
+            db.session.commit()
+        for track, staged in created:
+            staged.store(track.audio_key)
+    return [track for track, _ in created], rejected
 
 
 def presigned_uploads(track: Track) -> dict[str, dict]:

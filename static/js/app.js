@@ -27,13 +27,24 @@
         message = "“" + file.name + "” is " + (file.size / 1048576).toFixed(1) + " MB: too large. Max " + input.getAttribute("data-max-label") + ".";
       }
     });
+    var files = input.files || [];
+    var total = Array.prototype.reduce.call(files, function (sum, file) { return sum + file.size; }, 0);
+    if (!message && max && files.length > 1 && total > max) {
+      message = "These " + files.length + " files add up to " + (total / 1048576).toFixed(1) + " MB: too large. Max " + input.getAttribute("data-max-label") + " per upload; send fewer at once.";
+    }
     input.setCustomValidity(message);
     var slot = input.form && input.form.querySelector("[data-form-error]");
     if (slot) slot.textContent = message;
     return message === "";
   }
+  // Capture phase: before a form that uploads on "change" (htmx) sees the event.
   document.addEventListener("change", function (event) {
-    if (event.target.matches("input[type=file][data-max-bytes]")) checkFileSizes(event.target);
+    if (event.target.matches("input[type=file][data-max-bytes]") && !checkFileSizes(event.target)) event.stopPropagation();
+  }, true);
+  // <form data-reset-on-success>: empty the form once htmx's request for it succeeded.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (form && form.matches && form.matches("form[data-reset-on-success]") && event.detail.successful) form.reset();
   });
   document.addEventListener("submit", function (event) {
     var form = event.target;
@@ -79,7 +90,8 @@
     if (!button) return;
     var source = document.querySelector(button.getAttribute("data-copy"));
     if (!source || !navigator.clipboard) return;
-    navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+    var text = source.tagName === "TEXTAREA" || source.tagName === "INPUT" ? source.value : source.textContent;
+    navigator.clipboard.writeText(text.trim()).then(function () {
       button.textContent = "Copied";
     });
   });
