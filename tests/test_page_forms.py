@@ -195,3 +195,41 @@ def test_ready_track_offers_a_copyable_iframe(app, audio_file):
     html = client.get(f"/collections/{collection_id}").get_data(as_text=True)
     assert f"&lt;iframe src=&#34;http://localhost/embed/track/{track_id}&#34;" in html
     assert f'data-copy="#embed-code-{track_id}"' in html and "hx-get" not in html.split('id="track-list-wrap"')[1].split(">")[0]
+
+
+# --- soundboard admin --------------------------------------------------------------------------------
+
+
+def test_soundboard_upload_answers_inline(app, audio_file, tmp_path):
+    client = _admin_client(app)
+    clip = audio_file("mp3", name="yay.mp3")
+
+    def upload(filename, path):
+        data = {"file": (io.BytesIO(path.read_bytes()), path.name), "filename": filename, "theme": "megumin"}
+        return client.post("/soundboard/admin/sounds", data=data, headers=HTMX, content_type="multipart/form-data")
+
+    done = upload("yay", clip)
+    assert done.status_code == 200 and "Uploaded “yay”" in done.get_data(as_text=True) and "<html" not in done.get_data(as_text=True)
+    assert 'data-sound-row="' in done.get_data(as_text=True)
+    again = upload("yay", clip)
+    assert again.status_code == 422 and "Sound filename already in use." in again.get_data(as_text=True)
+    fake = tmp_path / "fake.mp3"
+    fake.write_bytes(b"text " * 500)
+    refused = upload("other", fake)
+    assert refused.status_code == 422 and "An mp3 file must be provided." in refused.get_data(as_text=True)
+    assert 'value="other"' in refused.get_data(as_text=True)
+
+
+def test_milestone_add_abc_is_refused_inline(app):
+    client = _admin_client(app)
+    refused = client.post("/soundboard/admin/milestones", data={"form": "add", "count": "abc"}, headers=HTMX)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "<html" not in html
+    assert "Milestone count must be an integer." in html.split('id="milestone-add-error"')[1].split("</p>")[0]
+    assert 'value="abc"' in html
+    added = client.post("/soundboard/admin/milestones", data={"form": "add", "count": "5000"}, headers=HTMX)
+    assert added.status_code == 200 and "Milestone added." in added.get_data(as_text=True) and "5,000" in added.get_data(as_text=True)
+    plain = client.post("/soundboard/admin/milestones", data={"form": "add", "count": "6000"})
+    assert plain.status_code == 303
+    sent = client.post("/soundboard/admin/notification", data={"form": "notification", "text": "", "duration": "5"}, headers=HTMX)
+    assert sent.status_code == 422 and "must be provided" in sent.get_data(as_text=True)
