@@ -233,3 +233,27 @@ def test_milestone_add_abc_is_refused_inline(app):
     assert plain.status_code == 303
     sent = client.post("/soundboard/admin/notification", data={"form": "notification", "text": "", "duration": "5"}, headers=HTMX)
     assert sent.status_code == 422 and "must be provided" in sent.get_data(as_text=True)
+
+
+# --- accounts ----------------------------------------------------------------------------------------
+
+
+def test_login_redirect_says_why(app, client):
+    response = client.get("/settings")
+    assert response.status_code == 302 and "/login?next=" in response.headers["Location"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Log in to see that page." in page
+    assert "Log in to see that page." not in client.get("/login").get_data(as_text=True)
+    assert "Log in to see that page." not in client.get("/login?next=https://evil.example/").get_data(as_text=True)
+
+
+def test_register_accepts_a_local_domain_address(app, client):
+    response = client.post("/register", data={"name": "homelab", "email": "me@nas.local", "password": "long enough pw", "confirm": "long enough pw"})
+    assert response.status_code == 303
+    refused = client.post("/register", data={"name": "other", "email": "not an address", "password": "long enough pw", "confirm": "long enough pw"})
+    assert refused.status_code == 422 and "Invalid email address" in refused.get_data(as_text=True)
+
+
+def test_a_password_error_is_said_once(app, client):
+    html = client.post("/register", data={"name": "x", "email": "x@example.com", "password": "abc", "confirm": "abc"}).get_data(as_text=True)
+    assert html.count("at least 8 characters") == 1

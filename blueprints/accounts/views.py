@@ -9,7 +9,7 @@ from blueprints.common import rate_limits
 from blueprints.common.auth import safe_next_url
 from blueprints.common.htmx import render_page
 from domain import NotFound, ValidationFailed
-from extensions import limiter
+from extensions import limiter, login_manager
 
 bp = Blueprint("accounts", __name__)
 
@@ -54,7 +54,9 @@ def login():
             return redirect(safe_next_url(form.next.data) or url_for("main.index"), code=303)
         error = "Wrong name, email or password."
     status = 422 if form.is_submitted() else 200
-    return render_template("accounts/login.html", form=form, error=error), status
+    # Sent here from a page that needs a session: say why (the unauthorized handler adds next=).
+    notice = login_manager.login_message if safe_next_url(form.next.data) else None
+    return render_template("accounts/login.html", form=form, error=error, notice=notice), status
 
 
 @bp.post("/logout")
