@@ -257,3 +257,77 @@ def test_register_accepts_a_local_domain_address(app, client):
 def test_a_password_error_is_said_once(app, client):
     html = client.post("/register", data={"name": "x", "email": "x@example.com", "password": "abc", "confirm": "abc"}).get_data(as_text=True)
     assert html.count("at least 8 characters") == 1
+
+
+# --- one use case, one commit -----------------------------------------------------------------------
+
+
+@pytest.fixture()
+def commits():
+    """How many commits the block under test makes (every session)."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    seen = {"n": 0}
+
+    def count(session):
+        seen["n"] += 1
+
+    event.listen(Session, "after_commit", count)
+    yield seen
+    event.remove(Session, "after_commit", count)
+
+
+def test_import_is_one_commit_and_keeps_the_order(app, commits):
+    import json
+
+    from blueprints.catalogue import services as catalogue
+    from blueprints.playlists import services as playlists
+
+    with app.app_context():
+        user = make_user("importer")
+        names = []
+        for n in range(4):
+            name = f"track{n}"
+            catalogue.create(catalogue.AUDIO, {"basename": name, "filename": f"{name}.ogg", "path": f"/{name}.ogg", "size": 1, "mimetype": "audio/ogg"})
+            names.append(name)
+        document = {"playlist": {"name": "Imported"}, "tracks": [{"basename": n} for n in (names[2], "gone", names[0], names[3])]}
+        commits["n"] = 0
+        from blueprints.playlists import events
+
+        received = []
+        events.playlist_created.connect(lambda sender, **kw: received.append(kw), weak=False)
+        playlist, skipped = playlists.import_json(user, json.dumps(document))
+        # The activity log's receiver commits its own row after the use case: two in all, not one per track.
+        assert commits["n"] == 2 and len(received) == 1
+        assert skipped == 1 and playlist.track_count == 3
+        ids = {catalogue.find(catalogue.AUDIO, n).id: n for n in names}
+        assert [ids[t.audio_id] for t in playlists.ordered_tracks(playlist)] == [names[2], names[0], names[3]]
+        assert playlists.chain_is_consistent(playlist.id)
+        playlists.add_track(playlist, {"audio_id": catalogue.find(catalogue.AUDIO, names[1]).id})  # the chain takes more
+        assert playlists.chain_is_consistent(playlist.id)
+
+
+def test_cover_upload_is_one_commit_and_replaces_the_old_cover(app, commits):
+    from blueprints.playlists import services as playlists
+    from demo.images import cover
+    from media.storage import get_storage
+    from models.catalogue import Image
+
+    with app.app_context():
+        user = make_user("painter")
+        playlist = playlists.create_playlist(user, {"name": "Covered", "visibility": 1})
+        commits["n"] = 0
+        first = playlists.upload_cover(playlist, io.BytesIO(cover("anime", 32)))
+        assert commits["n"] == 1 and playlists.cover_path(playlist.id) == first.path
+        second = playlists.upload_cover(playlist, io.BytesIO(cover("studio", 32)))
+        assert playlists.cover_path(playlist.id) == second.path
+        assert db.session.get(Image, first.id) is None and not get_storage().exists(f"images/{first.path}")
+        assert get_storage().exists(f"images/{second.path}")
+
+
+def test_register_is_one_commit(app, client, commits):
+    commits["n"] = 0
+    response = client.post("/register", data={"name": "newbie", "email": "n@example.com", "password": "long enough pw", "confirm": "long enough pw"})
+    assert response.status_code == 303 and commits["n"] == 1
+    assert "newbie" in client.get("/settings").get_data(as_text=True)

@@ -27,12 +27,11 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = services.create_user(form.name.data, form.email.data, form.password.data)
+            user = services.register_user(form.name.data, form.email.data, form.password.data)
         except ValidationFailed as error:
             for field, messages in (error.errors or {}).items():
                 getattr(form, field).errors = list(messages)
         else:
-            services.start_session(user)
             login_user(user)
             flash(f"Welcome, {user.name}!", "success")
             return redirect(url_for("main.index"), code=303)
