@@ -41,7 +41,7 @@ def nav(page, label: str) -> None:
     """Click a main-navigation link, opening the phone menu first when the link is hidden."""
     link = page.locator("nav[aria-label=Main]").get_by_role("link", name=label, exact=True)
     if not link.is_visible():
-        page.locator("label[for=nav-toggle], button.nav-toggle, .nav-toggle").first.click()
+        page.locator("label[for=nav-toggle]:visible, button.nav-toggle:visible, .nav-toggle:visible").first.click()
     link.click()
 
 
