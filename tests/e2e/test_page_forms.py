@@ -153,7 +153,7 @@ def test_collection_forms_upload_refresh_and_copy_the_embed_code(live_server, op
 
 
 @VIEWPORTS
-def test_milestone_abc_is_refused_in_place(live_server, open_page, viewport):
+def test_soundboard_admin_forms_answer_in_place(live_server, open_page, viewport, audio_file):
     with live_server.app.app_context():
         make_user("boss", admin=True)
     page = open_page(viewport)
@@ -170,6 +170,21 @@ def test_milestone_abc_is_refused_in_place(live_server, open_page, viewport):
     page.click("#milestone-add button:has-text('Add')")
     page.wait_for_selector("text=Milestone added.")
     assert page.locator("#sb-milestones input[name=count][value='123456']").count() == 1
+
+    page.click("nav.sb-tabs >> text=Admin")
+    page.wait_for_selector("h1:has-text('Sounds')")
+    clip = str(audio_file("mp3", name="yay.mp3"))
+    for attempt in range(2):
+        page.set_input_files("#u-file", clip)
+        page.fill("#u-filename", "yay")
+        page.fill("#u-display", "Yay!")
+        page.click("#sound-upload button[type=submit]")
+        if attempt == 0:
+            page.wait_for_selector("#sound-upload .flash-success:has-text('Uploaded “yay”')")
+            assert page.locator("#sb-admin-sounds tr[data-sound-row]").count() == 1  # the list refreshed
+    page.wait_for_selector("#sound-upload-error:has-text('Sound filename already in use.')")
+    assert page.input_value("#u-display") == "Yay!"  # what was typed stays
+    no_field_dump(page)
 
 
 @VIEWPORTS
