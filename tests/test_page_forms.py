@@ -4,6 +4,7 @@ refresh; without JavaScript they still work (303 after success, the page again o
 from __future__ import annotations
 
 import io
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -182,7 +183,7 @@ def test_edit_player_save_and_delete_answer_with_fragments(app, audio_file):
 
 def test_ready_track_offers_a_copyable_iframe(app, audio_file):
     from blueprints.tracks.processing import process_track
-    from models.tracks import Track
+    from models.tracks import Track, TrackStatus
 
     client = _user_client(app)
     collection_id = _new_collection(client)
@@ -191,7 +192,14 @@ def test_ready_track_offers_a_copyable_iframe(app, audio_file):
                 content_type="multipart/form-data")
     with app.app_context():
         track_id = db.session.scalar(select(Track.id))
-        process_track(track_id)
+        # The upload queued the processing job (a thread without Redis): run it here if it has not
+        # started, and wait for whichever run finishes.
+        deadline = time.monotonic() + 20
+        while db.session.scalar(select(Track.status).where(Track.id == track_id)) != TrackStatus.ready:
+            assert time.monotonic() < deadline, "the track never became ready"
+            process_track(track_id)
+            db.session.rollback()
+            time.sleep(0.1)
     html = client.get(f"/collections/{collection_id}").get_data(as_text=True)
     assert f"&lt;iframe src=&#34;http://localhost/embed/track/{track_id}&#34;" in html
     assert f'data-copy="#embed-code-{track_id}"' in html and "hx-get" not in html.split('id="track-list-wrap"')[1].split(">")[0]
