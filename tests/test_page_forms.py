@@ -339,3 +339,47 @@ def test_register_is_one_commit(app, client, commits):
     response = client.post("/register", data={"name": "newbie", "email": "n@example.com", "password": "long enough pw", "confirm": "long enough pw"})
     assert response.status_code == 303 and commits["n"] == 1
     assert "newbie" in client.get("/settings").get_data(as_text=True)
+
+
+def test_milestone_save_delete_and_notification_answer_the_region(app):
+    from blueprints.soundboard import services as soundboard
+
+    client = _admin_client(app)
+    with app.app_context():
+        milestone_id = soundboard.add_milestone({"count": 700}).id
+    saved = client.post(f"/soundboard/admin/milestones/{milestone_id}", data={"form": f"m-{milestone_id}", "count": "800"}, headers=HTMX)
+    assert saved.status_code == 200 and "Milestone saved." in saved.get_data(as_text=True) and 'value="800"' in saved.get_data(as_text=True)
+    refused = client.post(f"/soundboard/admin/milestones/{milestone_id}", data={"form": f"m-{milestone_id}", "count": "eight"}, headers=HTMX)
+    assert refused.status_code == 422 and 'value="eight"' in refused.get_data(as_text=True)
+    sent = client.post("/soundboard/admin/notification", data={"form": "notification", "text": "Hello", "duration": "5"}, headers=HTMX)
+    assert sent.status_code == 200 and "Notification sent to every open page." in sent.get_data(as_text=True)
+    gone = client.post(f"/soundboard/admin/milestones/{milestone_id}/delete", headers=HTMX)
+    assert gone.status_code == 200 and "Milestone deleted." in gone.get_data(as_text=True) and "No milestones yet" in gone.get_data(as_text=True)
+
+
+# --- downloads, headings, the image tabs ------------------------------------------------------------
+
+
+def test_downloads_are_attachments_and_image_pages_say_what_they_show(app, client, runner):
+    assert runner.invoke(args=["seed"]).exit_code == 0
+    with app.app_context():
+        from models.catalogue import Image
+
+        image = db.session.scalars(select(Image).order_by(Image.id)).first()
+        audio = db.session.scalars(select(Audio).order_by(Audio.id)).first()
+    detail = client.get(f"/audio/{audio.basename}").get_data(as_text=True)
+    assert f'download="{audio.filename}" hx-boost="false"' in detail
+    assert client.get(f"/stream/audio/{audio.filename}?download=").headers["Content-Disposition"].startswith("attachment")
+    page = client.get(f"/images/{image.id}").get_data(as_text=True)
+    heading = page.split("<h1>", 1)[1].split("</h1>", 1)[0]
+    assert heading not in ("Cover", "Small Cover", "Grill") and image.facet in heading
+    assert client.get(f"/stream/image/{image.path}?download=").headers["Content-Disposition"].startswith("attachment")
+    assert client.get(f"/stream/image/{image.path}").headers["Content-Disposition"].startswith("inline")
+
+
+def test_image_tabs_come_with_the_grid(app, client, runner):
+    assert runner.invoke(args=["seed"]).exit_code == 0
+    fragment = client.get("/images?facet=Grill", headers=HTMX).get_data(as_text=True)
+    assert "<html" not in fragment
+    current = fragment.split('aria-current="page"', 1)[1].split("</a>", 1)[0]
+    assert current.endswith("Grill")
