@@ -26,7 +26,7 @@ def test_play_and_seek_in_the_audio_browser(live_server, page):
     wait_until(page,
         "(() => { const a = document.querySelector('#player audio'); return a.currentTime >= 3.0 && !a.seeking; })()"
     )
-    assert page.text_content("[data-player-title]") == "StarlightDrive-OP1"
+    assert page.text_content("[data-player-title]") == "MelonSodaDays-OP1"
     # The list and the player say the same duration (both round to the second).
     assert page.text_content("[data-player-duration]") in page.text_content(".audio-row .audio-meta")
     seekable_end = player.evaluate("a => a.seekable.length ? a.seekable.end(0) : 0")
