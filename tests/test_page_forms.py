@@ -383,3 +383,36 @@ def test_image_tabs_come_with_the_grid(app, client, runner):
     assert "<html" not in fragment
     current = fragment.split('aria-current="page"', 1)[1].split("</a>", 1)[0]
     assert current.endswith("Grill")
+
+
+def test_collection_upload_holds_the_processing_claim_while_storing(app, audio_file, monkeypatch):
+    """The sweep must not hand a track to a worker before its file is stored; a file that cannot be
+    stored leaves its track in error, naming no file, and the others go on to processing."""
+    from werkzeug.datastructures import FileStorage
+
+    from blueprints.tracks import services as tracks
+    from media.storage import get_storage
+    from models.tracks import Track, TrackStatus
+
+    with app.app_context():
+        user = make_user("maker")
+        collection = tracks.create_collection(user, {"title": "Tapes"})
+        backend = get_storage()
+        put_file, claims = backend.put_file, []
+
+        def put_file_failing_the_second(path, key):
+            claims.append(db.session.scalar(select(Track.claimed_at).where(Track.audio_key == key)))
+            if len(claims) == 2:
+                raise OSError("disk full")
+            put_file(path, key)
+
+        monkeypatch.setattr(backend, "put_file", put_file_failing_the_second)
+        files = [FileStorage(io.BytesIO(audio_file("mp3", name=f"{name}.mp3").read_bytes()), f"{name}.mp3") for name in ("one", "two")]
+        stored, rejected = tracks.upload_tracks(user, collection, files)
+        assert len(claims) == 2 and all(claim is not None for claim in claims)
+        assert [t.file_name for t in stored] == ["one.mp3"]
+        assert rejected == [("two.mp3", "The file could not be stored; upload it again.")]
+        rows = {t.file_name: t for t in db.session.scalars(select(Track))}
+        assert rows["one.mp3"].status == TrackStatus.processing and rows["one.mp3"].claimed_at is None
+        assert rows["two.mp3"].status == TrackStatus.error and rows["two.mp3"].audio_key is None
+        assert backend.exists(rows["one.mp3"].audio_key)
