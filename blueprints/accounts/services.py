@@ -17,6 +17,22 @@ MAX_PASSWORD_LENGTH = 200
 
 
 def create_user(name: str, email: str, password: str, *, admin: bool = False) -> User:
+    user = _new_user(name, email, password, admin=admin)
+    db.session.commit()
+    return user
+
+
+def register_user(name: str, email: str, password: str) -> User:
+    """The register page: the account and its first login session in one commit (call login_user after)."""
+    user = _new_user(name, email, password, admin=False)
+    db.session.flush()
+    _add_session(user)
+    db.session.commit()
+    return user
+
+
+def _new_user(name: str, email: str, password: str, *, admin: bool) -> User:
+    """Validate and add a user to the session; the caller commits."""
     name, email = (name or "").strip(), (email or "").strip().lower()
     errors: dict[str, list[str]] = {}
     if not name:
@@ -40,7 +56,6 @@ def create_user(name: str, email: str, password: str, *, admin: bool = False) ->
     user = User(name=name, email=email, role=Role.admin if admin else Role.user)
     user.set_password(password)
     db.session.add(user)
-    db.session.commit()
     return user
 
 
@@ -61,9 +76,14 @@ def authenticate(login: str, password: str) -> User | None:
 
 def start_session(user: User) -> str:
     """A new login session for ``user`` (call before login_user); returns the raw key for the cookie."""
+    raw = _add_session(user)
+    db.session.commit()
+    return raw
+
+
+def _add_session(user: User) -> str:
     raw = secrets.token_urlsafe(32)
     db.session.add(LoginSession(user_id=user.id, key_hash=hash_token(raw)))
-    db.session.commit()
     user.login_session_key = raw
     return raw
 

@@ -9,7 +9,7 @@ from blueprints.common import rate_limits
 from blueprints.common.auth import safe_next_url
 from blueprints.common.htmx import render_page
 from domain import NotFound, ValidationFailed
-from extensions import limiter
+from extensions import limiter, login_manager
 
 bp = Blueprint("accounts", __name__)
 
@@ -27,12 +27,11 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = services.create_user(form.name.data, form.email.data, form.password.data)
+            user = services.register_user(form.name.data, form.email.data, form.password.data)
         except ValidationFailed as error:
             for field, messages in (error.errors or {}).items():
                 getattr(form, field).errors = list(messages)
         else:
-            services.start_session(user)
             login_user(user)
             flash(f"Welcome, {user.name}!", "success")
             return redirect(url_for("main.index"), code=303)
@@ -54,7 +53,9 @@ def login():
             return redirect(safe_next_url(form.next.data) or url_for("main.index"), code=303)
         error = "Wrong name, email or password."
     status = 422 if form.is_submitted() else 200
-    return render_template("accounts/login.html", form=form, error=error), status
+    # Sent here from a page that needs a session: say why (the unauthorized handler adds next=).
+    notice = login_manager.login_message if safe_next_url(form.next.data) else None
+    return render_template("accounts/login.html", form=form, error=error, notice=notice), status
 
 
 @bp.post("/logout")

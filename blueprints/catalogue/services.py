@@ -389,17 +389,25 @@ def upload_audio(stream, original_name: str | None, basename: str | None = None)
     return audio
 
 
+def add_staged_image(staged, facet: str) -> Image:
+    """The row for an image received into ``staged``, added to the session but not committed: the
+    caller's use case commits it with the rest, then stores the file (``images/<path>``)."""
+    validate(IMAGE, {"facet": facet, "path": "placeholder"}, partial=False)
+    data = staged.path.read_bytes()
+    info = inspect_image(data)
+    folder = facet.lower().replace(" ", "_")
+    path = f"{folder}/{uuid.uuid4().hex[:16]}.{info.extension}"
+    image = Image(path=path, facet=facet, mimetype=info.mimetype, size=len(data), width=info.width, height=info.height)
+    db.session.add(image)
+    return image
+
+
 def upload_image(stream, facet: str) -> Image:
     validate(IMAGE, {"facet": facet, "path": "placeholder"}, partial=False)
     with staged_upload(stream) as staged:
-        data = staged.path.read_bytes()
-        info = inspect_image(data)
-        folder = facet.lower().replace(" ", "_")
-        path = f"{folder}/{uuid.uuid4().hex[:16]}.{info.extension}"
-        image = Image(path=path, facet=facet, mimetype=info.mimetype, size=len(data), width=info.width, height=info.height)
-        db.session.add(image)
+        image = add_staged_image(staged, facet)
         db.session.commit()
-        staged.store(f"images/{path}")
+        staged.store(f"images/{image.path}")
     return image
 
 

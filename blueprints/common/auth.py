@@ -145,6 +145,7 @@ def safe_next_url(target: str | None) -> str | None:
 
 def register_auth(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Log in to see that page."  # said by the log-in page when it has a next=
     login_manager.login_message_category = "info"
 
     @login_manager.unauthorized_handler

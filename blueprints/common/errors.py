@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sa_exc
@@ -181,6 +181,24 @@ def error_response(status: int, message: str | None = None, errors: dict | None 
     return response
 
 
+def upload_limit_message() -> str:
+    """What a page says about a body over the limit: the limit in words, as the form states it."""
+    return f"The file is too large. Max {current_app.config['MAX_UPLOAD_MB']} MB."
+
+
+def page_too_large_response() -> Response:
+    """413 for pages. An htmx upload gets the sentence in its form's error slot (``<form id>-error``),
+    so the form stays as it was; other requests get the error page."""
+    message = upload_limit_message()
+    if request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true":
+        trigger = request.headers.get("HX-Trigger")
+        response = Response(render_template("errors/_inline.html", message=message), status=413, mimetype="text/html")
+        response.headers["HX-Retarget"] = f"#{trigger}-error" if trigger else "#notifications"
+        response.headers["HX-Reswap"] = "innerHTML"
+        return response
+    return error_response(413, message)
+
+
 def database_unavailable(error: BaseException) -> bool:
     """True when the database cannot be reached or is too busy, as opposed to a bug in a query."""
     if isinstance(error, sa_exc.TimeoutError):  # no pooled connection came free in time
@@ -221,6 +239,8 @@ def register_error_handlers(app: Flask) -> None:
         if error.code is None or error.code < 400:
             return error
         family = family_for(request.path)
+        if family is None and error.code == 413 and request.path not in SERVICE_PATHS:
+            return page_too_large_response()
         if family is None:
             message = error.description if error.code not in (404, 500) else None
             response = error_response(error.code, message)

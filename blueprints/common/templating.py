@@ -81,6 +81,14 @@ def duration(seconds) -> str:
     return f"{total // 60}:{total % 60:02d}"
 
 
+def upload_limit() -> dict:
+    """The upload limit for file inputs (data-max-bytes) and the sentence forms show ("Max 50 MB")."""
+    megabytes = int(current_app.config["MAX_UPLOAD_MB"])
+    return {"bytes": megabytes * 1024 * 1024, "label": f"{megabytes} MB"}
+
+
 def register_templating(app: Flask) -> None:
     app.jinja_env.filters.update(thousands=thousands, human_size=human_size, duration=duration, iso=isoformat)
-    app.jinja_env.globals.update(navigation=navigation, admin_links=admin_links, endpoint_exists=endpoint_exists)
+    app.jinja_env.globals.update(
+        navigation=navigation, admin_links=admin_links, endpoint_exists=endpoint_exists, upload_limit=upload_limit
+    )

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from blueprints.playlists import events
 from domain import DomainError, Forbidden, NotFound, ValidationFailed
 from extensions import db
-from media.storage import get_storage
+from media.storage import get_storage, staged_upload
 from models.base import isoformat, utcnow
 from models.catalogue import Audio, Image, Video
 from models.playlist import PRIVATE, PUBLIC, UNLISTED, VISIBILITIES, Playlist, PlaylistTrack, is_public_id, playlist_image
@@ -207,18 +207,41 @@ def delete_playlist(playlist: Playlist) -> None:
     events.playlist_deleted.send(current_app._get_current_object(), playlist=data, user_id=data["user_id"])
 
 
-def set_cover(playlist: Playlist, image: Image) -> None:
-    """One cover per playlist: replacing it deletes the previous image and its file."""
+def _replace_cover(playlist: Playlist, image: Image) -> list:
+    """Link ``image`` as the playlist's one cover, deleting the previous image rows (no commit);
+    returns their paths, whose files the caller deletes once the commit has succeeded."""
     old = db.session.execute(
         select(Image.id, Image.path).join(playlist_image, playlist_image.c.image_id == Image.id).where(playlist_image.c.playlist_id == playlist.id)
     ).all()
     db.session.execute(delete(playlist_image).where(playlist_image.c.playlist_id == playlist.id))
     if old:
         db.session.execute(delete(Image).where(Image.id.in_([row.id for row in old])))
+    db.session.flush()
     db.session.execute(playlist_image.insert().values(playlist_id=playlist.id, image_id=image.id))
+    return [row.path for row in old]
+
+
+def set_cover(playlist: Playlist, image: Image) -> None:
+    """One cover per playlist: replacing it deletes the previous image and its file."""
+    old_paths = _replace_cover(playlist, image)
     db.session.commit()
-    for row in old:
-        get_storage().delete(f"images/{row.path}")
+    for path in old_paths:
+        get_storage().delete(f"images/{path}")
+
+
+def upload_cover(playlist: Playlist, stream) -> Image:
+    """The playlist page's cover upload: the image and the link to it in one commit, then the file."""
+    from blueprints.catalogue.services import add_staged_image
+
+    with staged_upload(stream) as staged:
+        image = add_staged_image(staged, "Cover")
+        db.session.flush()
+        old_paths = _replace_cover(playlist, image)
+        db.session.commit()
+        staged.store(f"images/{image.path}")
+    for path in old_paths:
+        get_storage().delete(f"images/{path}")
+    return image
 
 
 def cover_path(playlist_id: int) -> str | None:
@@ -613,18 +636,22 @@ def import_json(user: User, raw: bytes | str) -> tuple[Playlist, int]:
     basenames = [t.get("basename") for t in document["tracks"] if isinstance(t, dict) and isinstance(t.get("basename"), str)]
     rows = db.session.execute(select(Audio.basename, Audio.id).where(Audio.basename.in_(basenames), Audio.deleted_at.is_(None)))
     audio_ids = {basename: audio_id for basename, audio_id in rows}
-    skipped = 0
-    # One transaction: a failure part-way leaves no half-imported playlist behind.
+    kept = [audio_ids[b] for b in basenames[: current_app.config["PLAYLIST_TRACK_LIMIT"]] if b in audio_ids]
+    skipped = min(len(basenames), current_app.config["PLAYLIST_TRACK_LIMIT"]) - len(kept)
+    # One transaction: the playlist and its chain of tracks, built in order (no per-track relinking).
     try:
         playlist = _new_playlist(user, {"name": meta.get("name"), "description": meta.get("description"), "visibility": meta.get("visibility", PRIVATE)})
-        for basename in basenames[: current_app.config["PLAYLIST_TRACK_LIMIT"]]:
-            if basename in audio_ids:
-                _insert_track(playlist, {"audio_id": audio_ids[basename]})
-            else:
-                skipped += 1
     except DomainError:
         db.session.rollback()
         raise
+    tracks = [PlaylistTrack(playlist_id=playlist.id, audio_id=audio_id, position=index) for index, audio_id in enumerate(kept)]
+    db.session.add_all(tracks)
+    db.session.flush()
+    for previous, following in zip(tracks, tracks[1:]):
+        previous.next_id, following.previous_id = following.id, previous.id
+    if tracks:
+        playlist.first_id, playlist.last_id = tracks[0].id, tracks[-1].id
+    playlist.track_count = len(tracks)
     db.session.commit()
     _announce_created(playlist)
     return playlist, skipped

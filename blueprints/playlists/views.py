@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, g, jsonify, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from blueprints.catalogue import services as catalogue
 from blueprints.common.htmx import render_page
 from blueprints.common.query import page_argument
 from blueprints.playlists import services
@@ -139,11 +138,10 @@ def cover(hashid: str):
         flash("Choose an image first.", "error")
     else:
         try:
-            image = catalogue.upload_image(upload.stream, "Cover")
+            services.upload_cover(playlist, upload.stream)
         except DomainError as error:
             flash(error.message, "error")
         else:
-            services.set_cover(playlist, image)
             flash("Cover updated.", "success")
     return redirect(url_for("playlists.show", hashid=hashid), code=303)
 

@@ -1,12 +1,14 @@
 """Soundboard pages and the clip files."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from blueprints.common.auth import admin_page_required
+from blueprints.common.htmx import render_page, wants_fragment
 from blueprints.soundboard import services
-from domain import NotFound
+from blueprints.soundboard.live import announce
+from domain import DomainError, NotFound
 from extensions import db
 from media.streaming import serve_media
 from models.soundboard import DEFAULT_THEME, Sound
@@ -102,15 +104,107 @@ def statistics():
     )
 
 
+def _error_text(error: DomainError) -> str:
+    name = getattr(error, "name", None)
+    return f"{name}: {error.message}" if name and name not in ("Bad request", "Error") else error.message
+
+
+def _admin_page(status: int = 200, **outcome):
+    theme = _theme()
+    return render_page(
+        "soundboard/admin.html", "soundboard/_admin_sounds.html", status, sounds=services.list_sounds({}), **_page_context(theme), **outcome
+    )
+
+
 @bp.get("/soundboard/admin")
 @admin_page_required
 def admin():
+    return _admin_page()
+
+
+@bp.post("/soundboard/admin/sounds")
+@admin_page_required
+def admin_upload():
+    """The admin page's upload form (htmx): the list comes back with the clip in it, or the error."""
+    values = {key: request.form.get(key, "") for key in ("filename", "displayname", "source", "count", "theme")}
+    try:
+        sound = services.upload_sound(request.form, request.files.get("file"))
+    except DomainError as error:
+        status = 413 if error.status == 413 else 422
+        return _admin_page(status, upload_error=_error_text(error), upload_values=values)
+    announce("soundUpload", sound=services.sound_json(sound))
+    message = f"Uploaded “{sound.filename}” ({sound.duration or 0:.1f} s)."
+    if not wants_fragment():
+        flash(message, "success")
+        return redirect(url_for("soundboard.admin", theme=_theme()), code=303)
+    return _admin_page(upload_message=message)
+
+
+def _milestones_page(status: int = 200, **outcome):
     theme = _theme()
-    return render_template("soundboard/admin.html", sounds=services.list_sounds({}), **_page_context(theme))
+    return render_page(
+        "soundboard/admin_milestones.html",
+        "soundboard/_admin_milestones.html",
+        status,
+        milestones=services.milestones(),
+        counter=services.counter(),
+        **_page_context(theme),
+        **outcome,
+    )
 
 
 @bp.get("/soundboard/admin/milestones")
 @admin_page_required
 def admin_milestones():
-    theme = _theme()
-    return render_template("soundboard/admin_milestones.html", milestones=services.milestones(), counter=services.counter(), **_page_context(theme))
+    return _milestones_page()
+
+
+def _milestone_write(action, event: str, done: str):
+    """Run one milestone or notification use case for a page form: the region again, with the outcome."""
+    try:
+        result = action(request.form.to_dict())
+    except DomainError as error:
+        return _milestones_page(422, error=_error_text(error), form=request.form.get("form", ""), values=request.form.to_dict())
+    announce(event, **result)
+    if not wants_fragment():
+        flash(done, "success")
+        return redirect(url_for("soundboard.admin_milestones", theme=_theme()), code=303)
+    return _milestones_page(message=done)
+
+
+@bp.post("/soundboard/admin/milestones")
+@admin_page_required
+def admin_milestone_add():
+    return _milestone_write(
+        lambda data: {"milestone": services.milestone_json(services.add_milestone({"count": data.get("count", "")}))},
+        "milestoneAdd",
+        "Milestone added.",
+    )
+
+
+@bp.post("/soundboard/admin/milestones/<int:milestone_id>")
+@admin_page_required
+def admin_milestone_modify(milestone_id: int):
+    return _milestone_write(
+        lambda data: {"milestone": services.milestone_json(services.modify_milestone({"id": milestone_id, "count": data.get("count", "")}))},
+        "milestoneModify",
+        "Milestone saved.",
+    )
+
+
+@bp.post("/soundboard/admin/milestones/<int:milestone_id>/delete")
+@admin_page_required
+def admin_milestone_delete(milestone_id: int):
+    return _milestone_write(
+        lambda data: {"milestone": services.delete_milestone({"id": milestone_id})}, "milestoneDelete", "Milestone deleted."
+    )
+
+
+@bp.post("/soundboard/admin/notification")
+@admin_page_required
+def admin_notification():
+    return _milestone_write(
+        lambda data: {"notification": services.notification({"text": data.get("text", ""), "duration": data.get("duration", "")}).as_json()},
+        "notification",
+        "Notification sent to every open page.",
+    )

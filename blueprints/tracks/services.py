@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import PurePosixPath
 from typing import Any, Mapping
 
 from flask import current_app
@@ -172,6 +174,59 @@ def delete_track(track: Track) -> None:
     storage = get_storage()
     for key in keys:
         storage.delete(key)
+
+
+def upload_tracks(user: User, collection: Collection, files) -> tuple[list[Track], list[tuple[str, str]]]:
+    """The collection page's upload: every file inspected, the accepted ones created ``processing``
+    in one commit and then stored; a rejected file leaves no track behind, only its reason.
+    Returns (created tracks, [(file name, reason)])."""
+    if collection.user_id != user.id:
+        raise NotFound("Collection not found.")
+    created: list[tuple[Track, object]] = []
+    rejected: list[tuple[str, str]] = []
+    storing_since = datetime.now(UTC)
+    with ExitStack() as stack:
+        for upload in files:
+            name = (upload.filename or "").strip() or "upload"
+            try:
+                file_name = v.file_name(PurePosixPath(name.replace("\\", "/")).name)
+                staged = stack.enter_context(staged_upload(upload.stream))
+                info = inspect_audio(staged.path, max_bytes=max_upload_bytes(), peak_count=WAVEFORM_PEAKS)
+            except DomainError as error:
+                rejected.append((name, error.message))
+                continue
+            track = Track(
+                id=uuid.uuid4(),
+                user_id=user.id,
+                collection_id=collection.id,
+                file_name=file_name,
+                player_title=PurePosixPath(file_name).stem[: v.MAX_STRING] or None,
+                meta={},
+            )
+            track.audio_key = f"tracks/{track.id}/audio.{info.extension}"
+            track.format, track.mimetype = info.format, info.mimetype
+            track.duration, track.size, track.waveform = info.duration, info.size, info.peaks
+            # Held like ingest_audio's claim while the file is stored, so the sweep leaves it alone.
+            track.status, track.claimed_at = TrackStatus.processing, storing_since
+            track.audio_upload_used_at = storing_since  # no signed URL will be handed out for it
+            db.session.add(track)
+            created.append((track, staged))
+        if not created:
+            return [], rejected
+        db.session.commit()
+        stored: list[Track] = []
+        for track, staged in created:
+            try:
+                staged.store(track.audio_key)
+            except OSError:
+                # No row may name a file that is not there.
+                track.audio_key, track.status, track.error_reason = None, TrackStatus.error, "The file could not be stored; upload it again."
+                rejected.append((track.file_name, track.error_reason))
+            else:
+                stored.append(track)
+            track.claimed_at = None
+        db.session.commit()
+    return stored, rejected
 
 
 def presigned_uploads(track: Track) -> dict[str, dict]:

@@ -10,10 +10,78 @@
         { code: "[23]..", swap: true },
         { code: "422", swap: true },
         { code: "429", swap: true },  // the rate-limit page says how long to wait
+        { code: "413", swap: true },  // "Max 50 MB", retargeted by the server into the form's error slot
         { code: "[45]..", swap: false, error: true },
       ];
       htmx.config.historyCacheSize = 10;
     }
+  });
+
+  // <input type="file" data-max-bytes="52428800" data-max-label="50 MB">: refuse a file over the
+  // limit before uploading it; the message goes into the form's [data-form-error] slot.
+  function checkFileSizes(input) {
+    var max = parseInt(input.getAttribute("data-max-bytes"), 10);
+    var message = "";
+    Array.prototype.forEach.call(input.files || [], function (file) {
+      if (!message && max && file.size > max) {
+        message = "“" + file.name + "” is " + (file.size / 1048576).toFixed(1) + " MB: too large. Max " + input.getAttribute("data-max-label") + ".";
+      }
+    });
+    var files = input.files || [];
+    var total = Array.prototype.reduce.call(files, function (sum, file) { return sum + file.size; }, 0);
+    if (!message && max && files.length > 1 && total > max) {
+      message = "These " + files.length + " files add up to " + (total / 1048576).toFixed(1) + " MB: too large. Max " + input.getAttribute("data-max-label") + " per upload; send fewer at once.";
+    }
+    input.setCustomValidity(message);
+    var slot = input.form && input.form.querySelector("[data-form-error]");
+    if (slot) slot.textContent = message;
+    return message === "";
+  }
+  // Capture phase: before a form that uploads on "change" (htmx) sees the event.
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("input[type=file][data-max-bytes]") && !checkFileSizes(event.target)) event.stopPropagation();
+  }, true);
+  // <form data-reset-on-success>: empty the form once htmx's request for it succeeded.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (form && form.matches && form.matches("form[data-reset-on-success]") && event.detail.successful) form.reset();
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var inputs = form.querySelectorAll ? form.querySelectorAll("input[type=file][data-max-bytes]") : [];
+    for (var i = 0; i < inputs.length; i++) {
+      if (!checkFileSizes(inputs[i])) { event.preventDefault(); event.stopPropagation(); return; }
+    }
+  }, true);
+
+  // Upload progress for htmx forms: <progress data-upload-progress> inside the form.
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var form = event.target.closest ? event.target.closest("form") : null;
+    var bar = form && form.querySelector("progress[data-upload-progress]");
+    if (bar && event.detail.total) bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
+  });
+  // A request that never got an answer (connection refused or cut): say so in the form.
+  document.addEventListener("htmx:sendError", function (event) {
+    var form = event.target.closest ? event.target.closest("form") : null;
+    var slot = form && form.querySelector("[data-form-error]");
+    if (slot) slot.textContent = "The request did not reach the server (a file over the limit is refused): try again.";
+  });
+
+  // History snapshots copy the DOM, not what was typed or chosen: write the controls' current
+  // state into their attributes first, so Back shows the search and choices that made the list.
+  document.addEventListener("htmx:beforeHistorySave", function () {
+    document.querySelectorAll("input, select, textarea").forEach(function (control) {
+      if (control.type === "file" || control.type === "password" || control.type === "hidden") return;
+      if (control.tagName === "SELECT") {
+        Array.prototype.forEach.call(control.options, function (option) { option.toggleAttribute("selected", option.selected); });
+      } else if (control.type === "checkbox" || control.type === "radio") {
+        control.toggleAttribute("checked", control.checked);
+      } else if (control.tagName === "TEXTAREA") {
+        control.textContent = control.value;
+      } else {
+        control.setAttribute("value", control.value);
+      }
+    });
   });
 
   // Copy buttons: <button data-copy="#selector">.
@@ -22,7 +90,8 @@
     if (!button) return;
     var source = document.querySelector(button.getAttribute("data-copy"));
     if (!source || !navigator.clipboard) return;
-    navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+    var text = source.tagName === "TEXTAREA" || source.tagName === "INPUT" ? source.value : source.textContent;
+    navigator.clipboard.writeText(text.trim()).then(function () {
       button.textContent = "Copied";
     });
   });

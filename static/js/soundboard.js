@@ -254,8 +254,7 @@
   });
 
 
-  // --- admin: upload with a progress bar, modify and delete through the JSON API --------------
-  // Capture phase: these forms are handled here alone, never also as boosted navigation.
+  // --- admin: a row's Save and Delete through the JSON API (uploads and milestones are htmx forms) --
 
   function csrfToken() { return window.themeboard ? window.themeboard.csrfToken() : ""; }
 
@@ -266,46 +265,6 @@
       body: JSON.stringify(data),
     }).then(function (r) { return r.json().then(function (body) { return {ok: r.ok, body: body}; }); });
   }
-
-  function upload(form) {
-    var progress = form.querySelector("progress");
-    var status = form.querySelector("[data-status]");
-    var request = new XMLHttpRequest();
-    request.open("POST", form.dataset.api);
-    request.setRequestHeader("X-CSRFToken", csrfToken());
-    request.upload.addEventListener("progress", function (e) {
-      if (e.lengthComputable && progress) progress.value = Math.round(e.loaded / e.total * 100);
-    });
-    request.addEventListener("load", function () {
-      var body = {};
-      try { body = JSON.parse(request.responseText); } catch (err) { body = {}; }
-      status.classList.toggle("error", request.status !== 200);
-      if (request.status === 200) { status.textContent = body.message; location.reload(); }
-      else if (request.status === 413) status.textContent = "The file is too large.";
-      else status.textContent = (body.name ? body.name + ": " : "") + (body.message || "Upload failed.");
-    });
-    request.send(new FormData(form));
-  }
-
-  document.addEventListener("submit", function (event) {
-    var form = event.target;
-    if (form.matches("form[data-sb-upload]")) {
-      event.preventDefault();
-      event.stopPropagation();
-      upload(form);
-    } else if (form.matches("form[data-sb-json]")) {
-      event.preventDefault();
-      event.stopPropagation();
-      if (form.dataset.confirm && !confirm(form.dataset.confirm)) return;
-      var data = {};
-      new FormData(form).forEach(function (value, key) { data[key] = value; });
-      var status = form.querySelector("[data-status]");
-      callJson(form.dataset.sbJson, form.dataset.method, data).then(function (result) {
-        if (status) { status.textContent = result.body.message || ""; status.classList.toggle("error", !result.ok); }
-        if (result.ok && !form.hasAttribute("data-keep")) location.reload();
-      });
-    }
-  }, true);
 
   document.addEventListener("click", function (event) {
     var save = event.target.closest("[data-sb-save]");

@@ -1,22 +1,9 @@
-// Tracks pages: uploads through the /v1 flow (create, then PUT to the signed URL), waveforms, embed.
+// Tracks pages: drag-and-drop onto the upload form, waveforms, the player preview, the embed player.
+// Uploads, saves and deletes are htmx forms answered by tracks' HTML views; rows play in the layout's player.
 (function () {
   "use strict";
-  var csrf = function () { return window.themeboard ? window.themeboard.csrfToken() : ""; };
   // The embed page runs this script without the layout's app.js.
   var listen = window.themeboard && window.themeboard.listen || function (key, type, handler) { document.addEventListener(type, handler); };
-
-  function api(method, url, body) {
-    return fetch(url, {
-      method: method,
-      headers: {"Content-Type": "application/json", "X-CSRFToken": csrf(), "Accept": "application/json"},
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (json) {
-        if (!response.ok || json.ok === false) throw new Error(json.message || response.statusText);
-        return json;
-      });
-    });
-  }
 
   function formatTime(seconds) {
     seconds = Math.max(0, Math.floor(seconds || 0));
@@ -69,9 +56,15 @@
           var progress = player.isCurrent(item) && audio.duration ? audio.currentTime / audio.duration : 0;
           drawWaveform(canvas, peaks, progress, color);
         };
+        var follow = function () {
+          // The track list replaces itself while tracks process: a canvas it dropped stops listening.
+          if (!canvas.isConnected) { forget(); return; }
+          redraw();
+        };
+        var forget = function () { player.audio.removeEventListener("timeupdate", follow); };
         redraw();
-        player.audio.addEventListener("timeupdate", redraw);
-        window.themeboard.onLeave(function () { player.audio.removeEventListener("timeupdate", redraw); });
+        player.audio.addEventListener("timeupdate", follow);
+        window.themeboard.onLeave(forget);
         canvas.addEventListener("click", function (event) {
           var rect = canvas.getBoundingClientRect();
           var ratio = (event.clientX - rect.left) / rect.width;
@@ -81,135 +74,61 @@
       });
   }
 
-  // Player colours come in data-player-color (the Content-Security-Policy refuses inline styles).
-  document.querySelectorAll("[data-player-color]").forEach(function (element) {
-    element.style.setProperty("--player", element.dataset.playerColor);
-  });
-  // htmx keeps the page's HTML for Back, where a style="" attribute would be refused: this script
-  // sets the colours again when the page comes back.
+  function setUp(root) {
+    // Player colours come in data-player-color (the Content-Security-Policy refuses inline styles).
+    root.querySelectorAll("[data-player-color]").forEach(function (element) {
+      element.style.setProperty("--player", element.dataset.playerColor);
+    });
+    // Collection rows play in the layout's player: a waveform shows its progress while its track plays.
+    root.querySelectorAll(".track-item canvas[data-waveform]").forEach(function (canvas) {
+      if (canvas.themeboardDrawn) return;  // a property, not an attribute: history snapshots drop it
+      canvas.themeboardDrawn = true;
+      attachPlayerWaveform(canvas, canvas.closest("[data-track-src]"), "#ff5c8a");
+    });
+  }
+  // htmx keeps the page's HTML for Back, where a style="" attribute would be refused: setUp sets the
+  // colours again when the page comes back.
   listen("tracks:history", "htmx:beforeHistorySave", function () {
     document.querySelectorAll("[data-player-color][style]").forEach(function (element) { element.removeAttribute("style"); });
   });
 
-  // --- collection list: create -----------------------------------------------------------------
-  var createForm = document.querySelector("form[data-tracks-create-collection]");
-  if (createForm) {
-    createForm.addEventListener("submit", function (event) {
-      event.preventDefault();
-      var status = createForm.querySelector("[data-status]");
-      api("POST", "/v1/collection", {title: createForm.title.value, description: createForm.description.value || null})
-        .then(function (body) { location.href = "/collections/" + body.collection_id; })
-        .catch(function (error) { status.textContent = error.message; status.classList.add("error"); });
-    });
-  }
-
-  // --- collection page: uploads ----------------------------------------------------------------
-  var dropzone = document.getElementById("dropzone");
-  function uploadFile(file) {
-    var list = document.getElementById("upload-list");
-    var item = document.createElement("li");
-    item.className = "upload-item";
-    item.innerHTML = '<span class="upload-name"></span><progress max="100" value="0"></progress><span class="upload-message hint">Waiting…</span>';
-    item.querySelector(".upload-name").textContent = file.name;
-    list.appendChild(item);
-    var progress = item.querySelector("progress");
-    var message = item.querySelector(".upload-message");
-    var fail = function (text) { item.classList.add("failed"); message.textContent = "Failed: " + text; };
-    return api("POST", "/v1/track", {collection_id: dropzone.dataset.collection, file_name: file.name, player_title: file.name.replace(/\.[^.]+$/, "")})
-      .then(function (created) {
-        return new Promise(function (resolve) {
-          var request = new XMLHttpRequest();
-          request.open(created.track_upload.method, created.track_upload.upload_url);
-          request.upload.addEventListener("progress", function (e) {
-            if (e.lengthComputable) { progress.value = Math.round(e.loaded / e.total * 100); message.textContent = "Uploading " + progress.value + "%"; }
-          });
-          request.addEventListener("load", function () {
-            var body = {};
-            try { body = JSON.parse(request.responseText); } catch (err) { body = {}; }
-            if (request.status === 200) {
-              progress.value = 100;
-              message.textContent = "Uploaded: processing…";
-              item.dataset.track = created.track_id;
-              waitUntilReady(created.track_id, message).then(resolve);
-            } else { fail(body.message || request.statusText); resolve(); }
-          });
-          request.addEventListener("error", function () { fail("the server could not be reached."); resolve(); });
-          request.send(file);
-        });
-      })
-      .catch(function (error) { fail(error.message); });
-  }
-
-  function waitUntilReady(trackId, message) {
-    return new Promise(function (resolve) {
-      var poll = function () {
-        api("GET", "/v1/track/" + trackId).then(function (body) {
-          var status = body.track.status;
-          if (status === "ready") { message.textContent = "Ready"; message.closest("li").dataset.status = "ready"; resolve(); }
-          else if (status === "error") { message.textContent = "Failed: " + (body.track.error || "processing failed"); message.closest("li").classList.add("failed"); resolve(); }
-          else setTimeout(poll, 400);
-        }).catch(function () { setTimeout(poll, 1000); });
-      };
-      poll();
-    });
-  }
-
-  if (dropzone) {
-    var input = document.getElementById("file-input");
-    var handleFiles = function (files) {
-      var uploads = Array.prototype.map.call(files, uploadFile);
-      Promise.all(uploads).then(function () {
-        if (document.querySelectorAll(".upload-item:not(.failed)").length) {
-          var note = document.createElement("p");
-          note.className = "hint";
-          note.innerHTML = 'All done. <a href="">Reload</a> to see the tracks below.';
-          dropzone.appendChild(note);
-        }
-      });
-    };
-    input.addEventListener("change", function () { handleFiles(input.files); input.value = ""; });
-    ["dragenter", "dragover"].forEach(function (name) {
-      dropzone.addEventListener(name, function (e) { e.preventDefault(); dropzone.classList.add("dragover"); });
-    });
-    ["dragleave", "drop"].forEach(function (name) {
-      dropzone.addEventListener(name, function (e) { e.preventDefault(); dropzone.classList.remove("dragover"); });
-    });
-    dropzone.addEventListener("drop", function (e) { handleFiles(e.dataTransfer.files); });
-    dropzone.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); input.click(); } });
-  }
-
-  // --- edit player fields with a live preview; delete ---------------------------------------------
-  document.querySelectorAll("form[data-track-edit]").forEach(function (form) {
-    var preview = form.querySelector("[data-preview]");
-    form.addEventListener("input", function () {
-      preview.style.setProperty("--player", form.player_color.value);
-      preview.querySelector(".preview-title").textContent = form.player_title.value || "Untitled";
-      preview.querySelector(".preview-subtitle").textContent = form.player_subtitle.value;
-    });
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      var status = form.querySelector("[data-status]");
-      api("PUT", "/v1/track/" + form.dataset.trackEdit, {
-        player_title: form.player_title.value || null,
-        player_subtitle: form.player_subtitle.value || null,
-        player_color: form.player_color.value,
-      }).then(function () { status.textContent = "Saved."; })
-        .catch(function (error) { status.textContent = error.message; });
+  // --- collection page: drag-and-drop puts the files in the upload form's input (htmx sends it) --
+  function dropzoneOf(event) { return event.target.closest ? event.target.closest("[data-dropzone]") : null; }
+  ["dragenter", "dragover"].forEach(function (name) {
+    listen("tracks:" + name, name, function (e) {
+      var zone = dropzoneOf(e);
+      if (zone) { e.preventDefault(); zone.classList.add("dragover"); }
     });
   });
-  listen("tracks:delete", "click", function (event) {
-    var button = event.target.closest("[data-track-delete]");
-    if (!button) return;
-    if (!confirm("Delete the track “" + button.dataset.name + "” and its files? This cannot be undone.")) return;
-    api("DELETE", button.dataset.deleteUrl).then(function () {
-      button.closest("li").remove();
-    }).catch(function (error) { alert(error.message); });
+  listen("tracks:dragleave", "dragleave", function (e) { var zone = dropzoneOf(e); if (zone) zone.classList.remove("dragover"); });
+  listen("tracks:drop", "drop", function (e) {
+    var zone = dropzoneOf(e);
+    if (!zone) return;
+    e.preventDefault();
+    zone.classList.remove("dragover");
+    var input = zone.querySelector("input[type=file]");
+    input.files = e.dataTransfer.files;
+    input.dispatchEvent(new Event("change", {bubbles: true}));
+  });
+  listen("tracks:keydown", "keydown", function (e) {
+    var zone = e.target.matches && e.target.matches("[data-dropzone]") ? e.target : null;
+    if (zone && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); zone.querySelector("input[type=file]").click(); }
   });
 
-  // Collection rows play in the layout's player: a waveform shows its progress while its track plays.
-  document.querySelectorAll(".track-item canvas[data-waveform]").forEach(function (canvas) {
-    attachPlayerWaveform(canvas, canvas.closest("[data-track-src]"), "#ff5c8a");
+  // --- edit player: a live preview of the colour and titles (saving is an htmx form) -------------
+  listen("tracks:input", "input", function (event) {
+    var form = event.target.closest ? event.target.closest("form.track-edit") : null;
+    var preview = form && form.querySelector("[data-preview]");
+    if (!preview) return;
+    preview.style.setProperty("--player", form.player_color.value);
+    preview.querySelector(".preview-title").textContent = form.player_title.value || "Untitled";
+    preview.querySelector(".preview-subtitle").textContent = form.player_subtitle.value;
   });
+
+  // New content (a page, a refreshed track list) is set up as htmx loads it.
+  listen("tracks:load", "htmx:load", function (event) { setUp(event.detail && event.detail.elt || event.target); });
+  // Loaded by a boosted navigation, the page may already be in place.
+  if (!window.htmx || document.readyState !== "loading") setUp(document);
 
   // --- embed player ----------------------------------------------------------------------------
   var embed = document.querySelector("[data-embed]");
