@@ -29,6 +29,7 @@ VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, 
 PAGES = [
     ("home", "/", False),
     ("audio", "/audio", False),
+    ("anime", "/anime/frostbound", False),
     ("playlist", None, False),  # the first public playlist, found on /playlists
     ("soundboard", "/soundboard/board", False),
     ("statistics", "/soundboard/statistics", False),
