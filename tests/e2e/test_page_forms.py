@@ -243,7 +243,7 @@ def test_back_restores_the_controls_that_made_the_list(live_server, open_page, v
     page.wait_for_url(re.compile(r"format=flac"))
     wait_until(page, "[...document.querySelectorAll('.audio-row')].every(r => /StarlightDrive/.test(r.textContent))")
     rows = page.locator(".audio-row").count()
-    page.locator(".audio-row a").first.click()
+    page.locator(".audio-row .audio-meta a").first.click()
     page.wait_for_selector("a:has-text('All audio')")
     page.go_back()
     page.wait_for_url(re.compile(r"format=flac"))

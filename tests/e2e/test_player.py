@@ -107,7 +107,7 @@ def test_the_player_keeps_playing_through_links_back_and_forward(library, sized_
     played = assert_same_player_still_playing(page, played)
 
     page.go_back()
-    page.click(".audio-row[data-track-title=Beta] a.audio-name")
+    page.click(".audio-row[data-track-title=Beta] .audio-meta a")
     page.wait_for_selector("h1:has-text('Beta')")
     assert_same_player_still_playing(page, played)
     assert page.text_content("[data-player-title]") == "Alpha"
